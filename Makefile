@@ -1,0 +1,43 @@
+# Two commands for a fresh machine with only python3 and pip:
+#   make demo   set everything up, run the sample campaign against the built-in sandbox
+#   make test   set everything up, run every check (ruff, mypy --strict, pytest)
+SHELL := /bin/bash
+PYTHON ?= python3
+TOOLS := .tools
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(shell command -v $(PYTHON))
+UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
+VENV_STAMP := .venv/.synced
+
+.PHONY: demo test lint typecheck pytest bench setup clean
+
+setup: $(VENV_STAMP)
+
+$(TOOLS)/bin/uv:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check 'uv>=0.13,<0.14'
+
+$(VENV_STAMP): pyproject.toml uv.lock $(if $(filter $(TOOLS)/bin/uv,$(UV)),$(TOOLS)/bin/uv)
+	$(UV) sync --locked
+	@touch $@
+
+demo: $(VENV_STAMP)
+	$(UV) run --locked --no-sync runner demo
+
+lint: $(VENV_STAMP)
+	$(UV) run --locked --no-sync ruff check runner tests bench
+	$(UV) run --locked --no-sync ruff format --check runner tests bench
+
+typecheck: $(VENV_STAMP)
+	$(UV) run --locked --no-sync mypy --strict runner
+
+pytest: $(VENV_STAMP)
+	$(UV) run --locked --no-sync pytest
+
+test: lint typecheck pytest
+
+bench: $(VENV_STAMP)
+	$(UV) run --locked --no-sync python -m bench
+
+clean:
+	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,97 @@
+"""The ``runner`` command line: wires the pipeline's steps together.
+
+This module is the single error boundary: :func:`main` turns every
+:class:`~runner.errors.RunnerError` into a message on stderr and its exit code.
+Exit codes: 0 ok, 1 some work failed, 2 invalid input or usage, 3 needs human review,
+4 environment (lock held, API unreachable, credentials missing), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from runner import __version__, logs
+from runner.errors import RunnerError
+
+__all__ = ["cli", "main"]
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+_chosen_format: list[logs.LogFormat] = ["auto"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="runner")
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "console", "json"]),
+    default="auto",
+    show_default=True,
+    help="Log lines for people (console) or machines (json); auto = json when not a terminal.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+@click.pass_context
+def cli(ctx: click.Context, log_format: logs.LogFormat, log_level: str) -> None:
+    """Plan, run and verify voucher campaigns against the 勤策/外勤365 voucher OpenAPI."""
+    _chosen_format[0] = log_format
+    logs.configure(log_format, level=log_level)
+    ctx.obj = {"log_format": log_format}
+
+
+def _render_error(err: RunnerError, json_mode: bool) -> None:
+    if json_mode:
+        payload: dict[str, Any] = {
+            "error": type(err).__name__,
+            "exit_code": err.exit_code,
+            "message": err.message,
+            "problems": [p.as_dict() for p in err.problems()],
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False), err=True)
+        return
+    click.secho(f"error: {err.message}", fg="red", err=True)
+    problems = err.problems()
+    if len(problems) == 1 and problems[0].message == err.message:
+        where, hint = problems[0].where, problems[0].hint
+        if str(where):
+            click.echo(f"  at {where}", err=True)
+        if hint:
+            click.echo(f"  → {hint}", err=True)
+        return
+    for problem in problems:
+        click.echo("  - " + str(problem).replace("\n", "\n    "), err=True)
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Run the CLI and exit with the right code; the one place errors become messages."""
+    try:
+        result = cli.main(args=argv, prog_name="runner", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except RunnerError as err:
+        _render_error(err, logs.use_json(_chosen_format[0]))
+        sys.exit(err.exit_code)
+    sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+
+# Commands are registered below; each lives in the module that owns its concept and is
+# imported here only to be wired in.
