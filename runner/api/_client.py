@@ -1,0 +1,406 @@
+"""The async client of the voucher OpenAPI: one signed POST per attempt.
+
+Writes (add, finish, modify, receive) are made exactly once here: whether to try again
+after an unclear outcome is the executor's decision, never the client's. Reads are
+idempotent and retried here with stamina on NotSent, PushedBack and OutcomeUnknown.
+
+The URL holds the digest, so neither log lines nor exceptions ever contain it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
+from types import TracebackType
+from typing import Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+import stamina
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from runner import __version__, logs
+from runner.api._credentials import Credentials
+from runner.api._envelope import Envelope
+from runner.api._models import (
+    CUSTOMER_KEYS,
+    MAX_PAGE_LENGTH,
+    OPERATIONS,
+    AddVoucherRequest,
+    AddVoucherResponse,
+    CmInfo,
+    FinishVoucherRequest,
+    GetCmInfosRequest,
+    GetVoucherInfosRequest,
+    ModifyVoucherEndDateRequest,
+    QueryVoucherUsedInfoRequest,
+    ReceiveVoucherRequest,
+    UseStatus,
+    VoucherInfo,
+    VoucherUsage,
+)
+from runner.api._outcome import (
+    OutcomeRules,
+    check_response,
+    from_transport_error,
+    unexpected_data,
+)
+from runner.api._signing import beijing_timestamp, new_msg_id, sign
+from runner.api._throttle import NoThrottle, Throttle
+from runner.errors import (
+    ApiError,
+    ApiUnreachable,
+    NotSent,
+    OutcomeUnknown,
+    PushedBack,
+    UsageError,
+)
+
+__all__ = ["MAX_HONOURED_RETRY_AFTER_S", "VoucherClient"]
+
+#: A read pushed back for longer than this is not waited for inside the client: the
+#: PushedBack error goes to the caller, who can pause everything instead.
+MAX_HONOURED_RETRY_AFTER_S = 120.0
+_HEADERS = {
+    "Content-Type": "application/json;charset=utf-8",
+    "Accept": "application/json",
+    "User-Agent": f"campaign-runner/{__version__}",
+}
+_USE_STATUSES: tuple[UseStatus, ...] = ("0", "1", "2")
+_log = structlog.get_logger("runner.api")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class VoucherClient:
+    """Async client of the seven voucher endpoints around one ``httpx.AsyncClient``."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        timeout_s: float = 15.0,
+        transient_messages: Iterable[str] = (),
+        throttle: Throttle | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_read_attempts: int = 6,
+    ) -> None:
+        if max_read_attempts < 1:
+            raise ValueError("max_read_attempts must be at least 1")
+        logs.register_secret(credentials.appkey)
+        self._credentials = credentials
+        self._rules = OutcomeRules(transient_messages=tuple(transient_messages))
+        self._throttle: Throttle = throttle if throttle is not None else NoThrottle()
+        self._max_read_attempts = max_read_attempts
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s), transport=transport, follow_redirects=False
+        )
+
+    def __repr__(self) -> str:
+        return f"VoucherClient({self._credentials!r})"
+
+    async def __aenter__(self) -> Self:
+        await self._http.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._http.__aexit__(exc_type, exc, tb)
+
+    async def aclose(self) -> None:
+        """Close the connection pool (``async with`` does it for you)."""
+        await self._http.aclose()
+
+    # --- one attempt --------------------------------------------------------------------
+
+    async def _attempt(self, operation: str, payload: Mapping[str, object]) -> Envelope:
+        """Sign and POST *payload* once; the OK envelope, or the classified error."""
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        timestamp, msg_id = beijing_timestamp(), new_msg_id()
+        creds = self._credentials
+        digest = sign(body, creds.appkey, timestamp)
+        path = f"/api/voucher/v1/{operation}/{quote(creds.openid, safe='')}/{timestamp}/{digest}"
+        url = f"{creds.base_url}{path}/{msg_id}"
+        secrets = (url, path, digest, creds.appkey)
+        started = time.monotonic()
+        status: int | None = None
+        async with self._throttle.slot():
+            try:
+                try:
+                    response = await self._http.post(
+                        url, content=body.encode("utf-8"), headers=_HEADERS
+                    )
+                except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                    raise from_transport_error(
+                        exc, operation=operation, msg_id=msg_id, secrets=secrets
+                    ) from None
+                status = response.status_code
+                envelope = check_response(
+                    response, operation=operation, msg_id=msg_id, rules=self._rules, secrets=secrets
+                )
+            except ApiError as err:
+                if isinstance(err, PushedBack):
+                    self._throttle.pushed_back(err.retry_after)
+                _log_call(operation, msg_id, status, err, started)
+                raise
+            self._throttle.succeeded()
+        _log_call(operation, msg_id, status, None, started)
+        return envelope
+
+    # --- reads: retried -------------------------------------------------------------------
+
+    async def _read(self, operation: str, payload: Mapping[str, object]) -> Envelope:
+        """One read, retried on NotSent/PushedBack/OutcomeUnknown up to max_read_attempts."""
+        try:
+            async for attempt in stamina.retry_context(
+                on=_retry_wait,
+                attempts=self._max_read_attempts,
+                timeout=None,
+                wait_initial=0.2,
+                wait_max=10.0,
+            ):
+                with attempt:
+                    return await self._attempt(operation, payload)
+        except (NotSent, OutcomeUnknown) as err:
+            raise ApiUnreachable(
+                f"{operation}: no usable answer after {self._max_read_attempts} attempt(s); "
+                f"last: {err.message}"
+            ) from err
+        raise AssertionError("stamina.retry_context ended without an attempt")  # pragma: no cover
+
+    async def _pages(
+        self, operation: str, payload_for: Callable[[int], Mapping[str, object]], page_length: int
+    ) -> list[tuple[object, str | None]]:
+        """Every item of a paginated read, pages 1..n until a page shorter than page_length."""
+        items: list[tuple[object, str | None]] = []
+        previous: list[object] | None = None
+        for page_number in itertools.count(1):
+            envelope = await self._read(operation, payload_for(page_number))
+            page = _as_list(envelope, operation)
+            if page and page == previous:
+                raise unexpected_data(
+                    operation,
+                    envelope.msg_id,
+                    f"page {page_number} repeats page {page_number - 1}; "
+                    "the server seems to ignore page_number",
+                )
+            items.extend((item, envelope.msg_id) for item in page)
+            if len(page) < page_length:
+                break
+            previous = page
+        return items
+
+    async def get_voucher_infos(
+        self,
+        *,
+        start_create_date: str | date | None = None,
+        end_create_date: str | date | None = None,
+        start_modify_date: str | date | None = None,
+        end_modify_date: str | date | None = None,
+        page_length: int = MAX_PAGE_LENGTH,
+    ) -> list[VoucherInfo]:
+        """Every voucher created/modified in the given date range (all pages)."""
+        operation = "getVoucherInfos"
+
+        def payload_for(page_number: int) -> Mapping[str, object]:
+            return _request(
+                operation,
+                GetVoucherInfosRequest,
+                page_number=page_number,
+                page_length=page_length,
+                start_create_date=start_create_date,
+                end_create_date=end_create_date,
+                start_modify_date=start_modify_date,
+                end_modify_date=end_modify_date,
+            ).to_wire()
+
+        payload_for(1)  # invalid arguments fail before anything is sent
+        rows = await self._pages(operation, payload_for, page_length)
+        return [_parse(VoucherInfo, item, operation, msg_id) for item, msg_id in rows]
+
+    async def get_cm_infos(
+        self, voucher_id: str, *, page_length: int = MAX_PAGE_LENGTH
+    ) -> list[CmInfo]:
+        """Every customer holding *voucher_id* (all pages)."""
+        operation = "getCmInfos"
+
+        def payload_for(page_number: int) -> Mapping[str, object]:
+            return _request(
+                operation,
+                GetCmInfosRequest,
+                page_number=page_number,
+                page_length=page_length,
+                voucher_id=voucher_id,
+            ).to_wire()
+
+        payload_for(1)
+        rows = await self._pages(operation, payload_for, page_length)
+        return [_parse(CmInfo, item, operation, msg_id) for item, msg_id in rows]
+
+    async def query_voucher_used_info(
+        self, voucher_id: str, status: UseStatus | None = None
+    ) -> list[VoucherUsage]:
+        """Granted instances of *voucher_id* with *status*; None = unused, used and expired."""
+        operation = "queryVoucherUsedInfo"
+        usages: list[VoucherUsage] = []
+        for one in _USE_STATUSES if status is None else (status,):
+            payload = _request(
+                operation, QueryVoucherUsedInfoRequest, voucher_id=voucher_id, voucher_status=one
+            ).to_wire()
+            envelope = await self._read(operation, payload)
+            for item in _as_list(envelope, operation):
+                usage = _parse(VoucherUsage, item, operation, envelope.msg_id)
+                if usage.use_status is None:
+                    usage.use_status = one
+                usages.append(usage)
+        return usages
+
+    # --- writes: exactly one attempt ------------------------------------------------------
+
+    async def call(self, operation: str, payload: Mapping[str, object]) -> object:
+        """One attempt of any operation with a raw payload; the decoded ``response_data``."""
+        if operation not in OPERATIONS:
+            raise UsageError(
+                f"unknown operation {operation!r}", hint=f"Use one of: {', '.join(OPERATIONS)}"
+            )
+        envelope = await self._attempt(operation, payload)
+        return envelope.response_data
+
+    async def add_voucher_info(self, req: AddVoucherRequest) -> str:
+        """Create a voucher (one attempt, never retried here); its voucherId."""
+        operation = "addVoucherInfo"
+        envelope = await self._attempt(operation, req.to_wire())
+        data = envelope.response_data
+        if isinstance(data, str) and data.strip().isdigit():
+            return data.strip()
+        return _parse(AddVoucherResponse, data, operation, envelope.msg_id).voucher_id
+
+    async def finish_voucher(self, voucher_id: str) -> None:
+        """Stop a voucher (one attempt)."""
+        operation = "finishVoucher"
+        req = _request(operation, FinishVoucherRequest, voucher_id=voucher_id)
+        await self._attempt(operation, req.to_wire())
+
+    async def modify_voucher_end_date(self, voucher_id: str, end_date: str | date) -> None:
+        """Move a voucher's end date (yyyy-MM-dd) (one attempt)."""
+        operation = "modifyVoucherEndDate"
+        req = _request(
+            operation, ModifyVoucherEndDateRequest, voucher_id=voucher_id, end_date=end_date
+        )
+        await self._attempt(operation, req.to_wire())
+
+    async def receive_voucher_info(
+        self,
+        voucher_id: str,
+        *,
+        cm_id: str | None = None,
+        cm_code: str | None = None,
+        cm_source_code: str | None = None,
+        voucher_name: str | None = None,
+        receive_time: str | datetime | None = None,
+    ) -> object:
+        """Grant a voucher to the customer named by exactly one key (one attempt, never retried)."""
+        operation = "receiveVoucherInfo"
+        keys = {"cm_id": cm_id, "cm_code": cm_code, "cm_source_code": cm_source_code}
+        given = [k for k in CUSTOMER_KEYS if keys[k] not in (None, "")]
+        if len(given) != 1:
+            raise UsageError(
+                f"{operation} needs exactly one of {', '.join(CUSTOMER_KEYS)}; got "
+                + (", ".join(given) if given else "none"),
+                hint="Name the customer by one key only (the plan's key_kind column).",
+            )
+        req = _request(
+            operation,
+            ReceiveVoucherRequest,
+            voucher_id=voucher_id,
+            voucher_name=voucher_name,
+            receive_time=receive_time,
+            **{given[0]: keys[given[0]]},
+        )
+        envelope = await self._attempt(operation, req.to_wire())
+        return envelope.response_data
+
+
+def _retry_wait(exc: Exception) -> bool | float:
+    """stamina hook: retry transient read failures; wait at least a PushedBack's retry_after."""
+    if isinstance(exc, PushedBack) and exc.retry_after is not None:
+        if exc.retry_after > MAX_HONOURED_RETRY_AFTER_S:
+            return False
+        return exc.retry_after + random.uniform(0.0, 0.5)
+    return isinstance(exc, NotSent | PushedBack | OutcomeUnknown)
+
+
+def _request(operation: str, model: type[M], **fields: object) -> M:
+    """Build a request model; bad arguments become a UsageError before anything is sent."""
+    try:
+        return model.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        raise UsageError(
+            f"{operation}: invalid request: {_first_error(exc)}",
+            hint="Fix the argument named above; nothing was sent.",
+        ) from None
+
+
+def _parse(model: type[M], item: object, operation: str, msg_id: str | None) -> M:
+    """Validate one item of response_data; a shape we do not know is OutcomeUnknown."""
+    try:
+        return model.model_validate(item)
+    except ValidationError as exc:
+        raise unexpected_data(operation, msg_id, _first_error(exc)) from None
+
+
+def _as_list(envelope: Envelope, operation: str) -> list[object]:
+    """A list response_data (null counts as empty); anything else is unexpected."""
+    data = envelope.response_data
+    if data is None:
+        return []
+    if isinstance(data, list):
+        return data
+    raise unexpected_data(operation, envelope.msg_id, f"expected a list, got {type(data).__name__}")
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(root)"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+def _log_call(
+    operation: str, msg_id: str, status: int | None, err: ApiError | None, started: float
+) -> None:
+    """One line per call; never the URL (it holds the digest)."""
+    elapsed_ms = round((time.monotonic() - started) * 1000, 1)
+    if err is None:
+        _log.debug(
+            "api.call",
+            operation=operation,
+            msg_id=msg_id,
+            status=status,
+            outcome="ok",
+            elapsed_ms=elapsed_ms,
+        )
+        return
+    extra: dict[str, object] = {}
+    for name in ("return_code", "return_msg", "retry_after"):
+        value = getattr(err, name, None)
+        if value is not None:
+            extra[name] = value
+    _log.warning(
+        "api.call",
+        operation=operation,
+        msg_id=msg_id,
+        status=status,
+        outcome=type(err).__name__,
+        elapsed_ms=elapsed_ms,
+        **extra,
+    )

@@ -1,0 +1,79 @@
+"""The tenant's API grant: openid (who), appkey (the signing secret) and base URL (where).
+
+The appkey is registered with :func:`runner.logs.register_secret` as soon as a
+:class:`Credentials` exists, and no repr, str or error message ever shows it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from runner import logs
+from runner.errors import EnvironmentProblem, MissingCredentials
+
+__all__ = ["DEFAULT_BASE_URL", "ENV_APPKEY", "ENV_BASE_URL", "ENV_OPENID", "Credentials"]
+
+DEFAULT_BASE_URL = "https://openapi.waiqin365.com"
+ENV_OPENID = "WAIQIN_OPENID"
+ENV_APPKEY = "WAIQIN_APPKEY"
+ENV_BASE_URL = "WAIQIN_BASE_URL"
+
+_SET_HINT = (
+    "Copy the openid and appkey of an OpenAPI grant from the 勤策 admin console and run "
+    f"`export {ENV_OPENID}=... {ENV_APPKEY}=...` before this command "
+    f"(tenants on their own cloud also set {ENV_BASE_URL})."
+)
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """One OpenAPI grant. ``repr`` masks the openid and never shows the appkey."""
+
+    openid: str
+    appkey: str = field(compare=False)
+    base_url: str = DEFAULT_BASE_URL
+
+    def __post_init__(self) -> None:
+        logs.register_secret(self.appkey)
+        object.__setattr__(self, "base_url", _check_base_url(self.base_url))
+
+    def __repr__(self) -> str:
+        openid = logs.mask(self.openid)
+        return f"Credentials(openid={openid!r}, appkey=***, base_url={self.base_url!r})"
+
+    __str__ = __repr__
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, base_url: str | None = None
+    ) -> Credentials:
+        """Read WAIQIN_OPENID, WAIQIN_APPKEY and WAIQIN_BASE_URL; *base_url* wins if given."""
+        source = os.environ if env is None else env
+        openid = source.get(ENV_OPENID, "").strip()
+        appkey = source.get(ENV_APPKEY, "").strip()
+        missing = [
+            name for name, value in ((ENV_OPENID, openid), (ENV_APPKEY, appkey)) if not value
+        ]
+        if missing:
+            names = " and ".join(missing)
+            verb = "is" if len(missing) == 1 else "are"
+            raise MissingCredentials(
+                f"environment variable {names} {verb} not set (or empty)", hint=_SET_HINT
+            )
+        url = base_url or source.get(ENV_BASE_URL, "").strip() or DEFAULT_BASE_URL
+        return cls(openid=openid, appkey=appkey, base_url=url)
+
+
+def _check_base_url(url: str) -> str:
+    """The base URL without a trailing slash; only http(s) with a host is accepted."""
+    cleaned = url.strip().rstrip("/")
+    parts = urlsplit(cleaned)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise EnvironmentProblem(
+            f"the OpenAPI base URL {cleaned!r} is not an http(s) address",
+            hint=f"Set {ENV_BASE_URL} (or --base-url) to e.g. {DEFAULT_BASE_URL}",
+        )
+    return cleaned

@@ -1,0 +1,243 @@
+"""THE one place that decides what a call's outcome means.
+
+Every attempt ends in exactly one of: an OK :class:`Envelope`, or one of
+:class:`~runner.errors.NotSent` (certainly not sent), :class:`~runner.errors.PushedBack`
+(the server asked us to slow down), :class:`~runner.errors.OutcomeUnknown` (it may have
+been applied) or :class:`~runner.errors.Refused` (``return_code`` other than "0").
+
+httpx exceptions are classified through an explicit table, one row per class, so that
+a new httpx exception class is noticed by the tests instead of silently guessed.
+Messages built here never contain the URL, the digest or the appkey: every text that
+comes from httpx or the server is scrubbed of the caller's secrets first.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+
+from runner.api._envelope import Envelope, NotAnEnvelope, decode_envelope
+from runner.errors import NotSent, OutcomeUnknown, PushedBack, Refused
+
+__all__ = [
+    "DEFAULT_PUSHBACK_PATTERNS",
+    "HTTPX_OUTCOMES",
+    "OutcomeRules",
+    "check_response",
+    "from_transport_error",
+    "is_safe_to_retry",
+    "outcome_for_exception_type",
+    "parse_retry_after",
+    "scrub",
+    "unexpected_data",
+]
+
+DEFAULT_PUSHBACK_PATTERNS: tuple[str, ...] = ("频繁", "too frequent", "限流", "rate limit")
+
+#: Exactly one row per httpx exception class. ``NotSent`` only where httpx raises the
+#: error before any byte of the request can have left this machine.
+HTTPX_OUTCOMES: Mapping[type[BaseException], type[NotSent] | type[OutcomeUnknown]] = {
+    # certainly not sent: no connection was made, or the URL was rejected locally
+    httpx.ConnectError: NotSent,
+    httpx.ConnectTimeout: NotSent,
+    httpx.PoolTimeout: NotSent,
+    httpx.UnsupportedProtocol: NotSent,
+    httpx.InvalidURL: NotSent,
+    httpx.ProxyError: NotSent,  # the proxy refused to open a tunnel to the server
+    # possibly sent: the request (or part of it) may have reached the server
+    httpx.ReadTimeout: OutcomeUnknown,
+    httpx.WriteTimeout: OutcomeUnknown,
+    httpx.ReadError: OutcomeUnknown,
+    httpx.WriteError: OutcomeUnknown,
+    httpx.CloseError: OutcomeUnknown,
+    httpx.RemoteProtocolError: OutcomeUnknown,
+    # h11 can reject a later event after the headers and body were already written
+    httpx.LocalProtocolError: OutcomeUnknown,
+    httpx.DecodingError: OutcomeUnknown,
+    httpx.TooManyRedirects: OutcomeUnknown,
+    httpx.HTTPStatusError: OutcomeUnknown,
+    # the abstract bases, should httpx or a transport ever raise one of them directly
+    httpx.HTTPError: OutcomeUnknown,
+    httpx.RequestError: OutcomeUnknown,
+    httpx.TransportError: OutcomeUnknown,
+    httpx.TimeoutException: OutcomeUnknown,
+    httpx.NetworkError: OutcomeUnknown,
+    httpx.ProtocolError: OutcomeUnknown,
+}
+
+_NOT_SENT_HINT = "Nothing reached the server; check the network and WAIQIN_BASE_URL, then retry."
+_UNKNOWN_HINT = (
+    "The server may have applied this call: reconcile (runner reconciles on resume) "
+    "before sending it again."
+)
+_PUSHBACK_HINT = "The server asked to slow down; wait and retry at a lower rate."
+
+
+@dataclass(frozen=True)
+class OutcomeRules:
+    """Which refusal messages mean "slow down" (``pushback``) or "busy, retry" (``transient``)."""
+
+    pushback_patterns: tuple[str, ...] = DEFAULT_PUSHBACK_PATTERNS
+    transient_messages: tuple[str, ...] = ()
+
+    def wants_retry(self, return_msg: str | None) -> bool:
+        """True when *return_msg* contains one of the patterns (case-insensitive)."""
+        if not return_msg:
+            return False
+        text = return_msg.casefold()
+        patterns = (*self.pushback_patterns, *self.transient_messages)
+        return any(p.casefold() in text for p in patterns if p)
+
+
+def outcome_for_exception_type(cls: type[BaseException]) -> type[NotSent] | type[OutcomeUnknown]:
+    """The table row for *cls*, or for its nearest tabled ancestor; unknown → OutcomeUnknown."""
+    for klass in cls.__mro__:
+        if klass in HTTPX_OUTCOMES:
+            return HTTPX_OUTCOMES[klass]
+    return OutcomeUnknown
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """Replace every secret (URL, path, digest, appkey) found in *text* with ``***``."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def from_transport_error(
+    exc: Exception, *, operation: str, msg_id: str, secrets: Iterable[str] = ()
+) -> NotSent | OutcomeUnknown:
+    """Wrap an httpx exception; its text is scrubbed because httpx may quote the URL."""
+    kind = outcome_for_exception_type(type(exc))
+    detail = scrub(str(exc), secrets) or "no details"
+    if kind is NotSent:
+        return NotSent(
+            f"{operation}: not sent ({type(exc).__name__}: {detail})",
+            operation=operation,
+            msg_id=msg_id,
+            hint=_NOT_SENT_HINT,
+        )
+    return OutcomeUnknown(
+        f"{operation}: outcome unknown ({type(exc).__name__}: {detail})",
+        operation=operation,
+        msg_id=msg_id,
+        hint=_UNKNOWN_HINT,
+    )
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        seconds = float(text)
+        return seconds if math.isfinite(seconds) else None
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = now if now is not None else datetime.now(UTC)
+    return max(0.0, (when - current).total_seconds())
+
+
+def check_response(
+    response: httpx.Response,
+    *,
+    operation: str,
+    msg_id: str,
+    rules: OutcomeRules,
+    secrets: Iterable[str] = (),
+) -> Envelope:
+    """Return the envelope of a successful call, or raise the classified error."""
+    status = response.status_code
+    secret_list = tuple(secrets)
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    if status == 429 or (status == 503 and retry_after is not None):
+        raise PushedBack(
+            f"{operation}: pushed back by HTTP {status}"
+            + (f" (Retry-After {retry_after:g}s)" if retry_after is not None else ""),
+            operation=operation,
+            retry_after=retry_after,
+            msg_id=msg_id,
+            status_code=status,
+        )
+    if status >= 500:
+        raise _unknown(f"{operation}: HTTP {status} from the server", operation, msg_id, status)
+    try:
+        envelope = decode_envelope(response.content)
+    except NotAnEnvelope as exc:
+        reason = scrub(str(exc), secret_list)
+        raise _unknown(
+            f"{operation}: HTTP {status} with a body that is not the API envelope: {reason}",
+            operation,
+            msg_id,
+            status,
+        ) from None
+    if envelope.ok:
+        return envelope
+    raise _refusal(envelope, operation, msg_id, status, rules, secret_list)
+
+
+def _refusal(
+    envelope: Envelope,
+    operation: str,
+    msg_id: str,
+    status: int,
+    rules: OutcomeRules,
+    secrets: tuple[str, ...],
+) -> PushedBack | Refused:
+    """A non-"0" return_code: pushed back if the message says so, refused otherwise."""
+    return_msg = None if envelope.return_msg is None else scrub(envelope.return_msg, secrets)
+    if rules.wants_retry(return_msg):
+        error = PushedBack(
+            f"{operation}: server busy: return_code={envelope.return_code} "
+            f"return_msg={return_msg!r}",
+            operation=operation,
+            msg_id=msg_id,
+            status_code=status,
+            return_code=envelope.return_code,
+            return_msg=return_msg,
+        )
+        error.hint = _PUSHBACK_HINT
+        return error
+    return Refused(
+        operation=operation,
+        return_code=envelope.return_code,
+        return_msg=return_msg,
+        msg_id=msg_id,
+        status_code=status,
+    )
+
+
+def _unknown(message: str, operation: str, msg_id: str, status: int | None) -> OutcomeUnknown:
+    return OutcomeUnknown(
+        message, operation=operation, msg_id=msg_id, status_code=status, hint=_UNKNOWN_HINT
+    )
+
+
+def unexpected_data(operation: str, msg_id: str | None, detail: str) -> OutcomeUnknown:
+    """An OK envelope whose ``response_data`` does not have the documented shape."""
+    return OutcomeUnknown(
+        f"{operation}: unexpected response_data: {detail}",
+        operation=operation,
+        msg_id=msg_id,
+        hint=_UNKNOWN_HINT,
+    )
+
+
+def is_safe_to_retry(exc: BaseException, *, idempotent: bool) -> bool:
+    """NotSent and PushedBack always; OutcomeUnknown only for idempotent calls (reads)."""
+    if isinstance(exc, NotSent | PushedBack):
+        return True
+    if isinstance(exc, OutcomeUnknown):
+        return idempotent
+    return False
