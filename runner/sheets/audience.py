@@ -1,0 +1,247 @@
+"""An audience: the customers of one spreadsheet, read as text and checked.
+
+:func:`read_audience` reads a CSV or XLSX file, trims every cell, drops empty rows, finds
+the mapped columns and checks the id columns. Everything wrong with the file is raised at
+once as one :class:`~runner.errors.InvalidInput`.
+
+Row numbers (``_row`` and every Location) are rows as Excel shows them (the header is
+row 1 unless the sheet starts lower) or, for a CSV, the line the record starts on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args
+
+import polars as pl
+
+from runner.errors import InvalidInput, Location, Problem
+from runner.sheets.checks import (
+    IdCell,
+    check_damaged_ids,
+    check_duplicates,
+    check_missing_keys,
+    check_quantity_values,
+    fix_numeric_ids,
+    resolve_columns,
+)
+from runner.sheets.csvfile import read_csv_grid
+from runner.sheets.grid import RawGrid
+from runner.sheets.text import WHITESPACE, Encoding, trim_expr
+from runner.sheets.xlsxfile import read_xlsx_grid
+
+__all__ = ["ID_KINDS", "ROW", "Audience", "KeyKind", "check_quantity", "read_audience"]
+
+KeyKind = Literal["cm_id", "cm_code", "cm_source_code"]
+ID_KINDS: frozenset[str] = frozenset(get_args(KeyKind))
+ROW = "_row"
+
+_CSV_SUFFIXES = frozenset({".csv", ".txt"})
+_XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+
+
+@dataclass(frozen=True)
+class Audience:
+    """The customers of one spreadsheet.
+
+    ``frame`` has only pl.String columns: the file's own columns (named by their header
+    text; an empty header becomes ``column_N``, a repeated one ``NAME_duplicated_K``),
+    one column per mapped name (e.g. ``cm_code``, ``qty``) with the trimmed values, and
+    ``_row`` (pl.Int64), the row as Excel shows it or the CSV line. Every cell is trimmed
+    and an empty cell is null; rows with no value at all are dropped. ``columns`` maps
+    our name to the header text in the file.
+    """
+
+    name: str
+    path: Path
+    sheet: str | None
+    key: KeyKind
+    frame: pl.DataFrame
+    columns: Mapping[str, str]
+    encoding: str | None
+
+
+def read_audience(
+    name: str,
+    path: Path,
+    *,
+    key: KeyKind,
+    columns: Mapping[str, str],
+    sheet: str | int | None = None,
+    encoding: Encoding = "auto",
+    yaml_path: str | None = None,
+) -> Audience:
+    """Read and check one audience file; raise one InvalidInput listing every problem.
+
+    ``columns`` maps our names to header texts and must map ``key``. ``sheet`` is a sheet
+    name or 0-based index (XLSX only; default: the first sheet). ``yaml_path`` is the
+    campaign key of this audience (e.g. ``audiences.east``); problems about the campaign's
+    settings name ``<yaml_path>.columns.<name>``, ``.sheet`` or ``.key`` under it.
+    """
+    file = str(path)
+    grid = _read_grid(path, key, columns, sheet, encoding, yaml_path)
+    frame = _frame(grid)
+    header_at = Location(file=file, sheet=grid.sheet, row=grid.header_row)
+    found, problems = resolve_columns(
+        [c for c in frame.columns if c != ROW], columns, header_at, yaml_path
+    )
+    problems = grid.problems + problems
+    at = Location(file=file, sheet=grid.sheet)
+    frame, id_problems = _check_ids(frame, grid, found, key, at)
+    problems += id_problems
+    if problems:
+        raise InvalidInput(problems, source=file)
+    frame = frame.with_columns(pl.col(column).alias(ours) for ours, column in found.items())
+    return Audience(name, path, grid.sheet, key, frame, dict(found), grid.encoding)
+
+
+def check_quantity(
+    audience: Audience, column_name: str, *, yaml_path: str | None = None
+) -> list[Problem]:
+    """Problems for cells of the mapped column ``column_name`` that are not digits only.
+
+    Accepted: "0", "3", "03". Reported: empty cells, negatives, decimals ("3.0"), and
+    anything else, each with its row and column.
+    """
+    where = Location(file=str(audience.path), sheet=audience.sheet)
+    header = audience.columns.get(column_name)
+    if header is None or column_name not in audience.frame.columns:
+        return [
+            Problem(
+                f"audience {audience.name!r} has no column mapped as {column_name!r}",
+                Location(file=where.file, yaml_path=yaml_path),
+                f"Add `{column_name}` to the audience's columns, and run again.",
+            )
+        ]
+    cells = _cells(audience.frame, column_name)
+    return check_quantity_values(cells, Location(where.file, where.sheet, column=header))
+
+
+def _read_grid(
+    path: Path,
+    key: str,
+    columns: Mapping[str, str],
+    sheet: str | int | None,
+    encoding: Encoding,
+    yaml_path: str | None,
+) -> RawGrid:
+    """Check the arguments, then read the file with the reader its format needs."""
+    file = str(path)
+    settings = _check_settings(key, columns, yaml_path, file)
+    kind, problem = _kind(path)
+    if problem is not None:
+        settings.append(problem)
+    elif kind == "csv" and sheet is not None:
+        settings.append(
+            Problem(
+                f"sheet {sheet!r} is set, but a CSV file has no sheets",
+                Location(file=file, yaml_path=f"{yaml_path}.sheet" if yaml_path else None),
+                "Remove `sheet` from this audience (or point it at an .xlsx file).",
+            )
+        )
+    if settings:
+        raise InvalidInput(settings, source=file)
+    if kind == "csv":
+        return read_csv_grid(path, encoding)
+    return read_xlsx_grid(path, sheet, yaml_path)
+
+
+def _check_settings(
+    key: str, columns: Mapping[str, str], yaml_path: str | None, file: str
+) -> list[Problem]:
+    if key in columns:
+        return []
+    where = Location(file=file, yaml_path=f"{yaml_path}.key" if yaml_path else None)
+    return [
+        Problem(
+            f"the key {key!r} is not one of the mapped columns ({', '.join(columns) or 'none'})",
+            where,
+            f"Add `{key}: <header text>` to the audience's columns, and run again.",
+        )
+    ]
+
+
+def _kind(path: Path) -> tuple[str, Problem | None]:
+    """ "csv" or "xlsx" by suffix (or by content), or a problem saying why the file won't do."""
+    where = Location(file=str(path))
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        return "", Problem(f"cannot read the file: {reason}", where, _PATH_HINT)
+    suffix = path.suffix.lower()
+    if suffix in _XLSX_SUFFIXES or (suffix not in _CSV_SUFFIXES and magic == _ZIP_MAGIC):
+        return "xlsx", None
+    if suffix in _CSV_SUFFIXES:
+        return "csv", None
+    if magic == _OLE_MAGIC or suffix == ".xls":
+        return "", Problem("the file is an old .xls workbook", where, _XLS_HINT)
+    return "", Problem(f"unsupported file type {suffix or '(none)'!r}", where, _TYPE_HINT)
+
+
+_PATH_HINT = "Check the audience's `path` (relative to the campaign file), and run again."
+_XLS_HINT = "Open it in Excel and save it as 'Excel Workbook (*.xlsx)', and run again."
+_TYPE_HINT = "Use a .xlsx workbook or a .csv file (UTF-8 or GB18030), and run again."
+
+
+def _column_names(header: list[str | None]) -> list[str]:
+    """Unique column names: the header text, column_N when empty, NAME_duplicated_K repeats."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for position, text in enumerate(header, start=1):
+        name = text if text is not None and text.strip(WHITESPACE) else f"column_{position}"
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        names.append(name if count == 0 else f"{name}_duplicated_{count - 1}")
+    return names
+
+
+def _frame(grid: RawGrid) -> pl.DataFrame:
+    """The body with header names, every cell trimmed, ``_row`` added, empty rows dropped."""
+    names = _column_names(grid.header)
+    body = grid.body.rename(dict(zip(grid.body.columns, names, strict=True)))
+    body = body.with_columns(trim_expr(name) for name in names)
+    body = body.with_columns(pl.Series(ROW, grid.rows, dtype=pl.Int64))
+    if not names:
+        return body
+    return body.filter(~pl.all_horizontal(pl.col(name).is_null() for name in names))
+
+
+def _cells(
+    frame: pl.DataFrame, column: str, numbers: Mapping[int, str] | None = None
+) -> list[IdCell]:
+    numbers = numbers or {}
+    rows: list[int] = frame.get_column(ROW).to_list()
+    texts: list[str | None] = frame.get_column(column).to_list()
+    return [IdCell(row, text, numbers.get(row)) for row, text in zip(rows, texts, strict=True)]
+
+
+def _check_ids(
+    frame: pl.DataFrame,
+    grid: RawGrid,
+    found: Mapping[str, str],
+    key: str,
+    at: Location,
+) -> tuple[pl.DataFrame, list[Problem]]:
+    """Check every id column (the key and any cm_* column): damage, then missing and repeats."""
+    names = _column_names(grid.header)
+    problems: list[Problem] = []
+    id_columns = {column: ours for ours, column in found.items() if ours in ID_KINDS}
+    if key in found:
+        id_columns[found[key]] = key
+    for column, ours in id_columns.items():
+        numbers = grid.numbers.get(names.index(column), {})
+        cells = _cells(frame, column, numbers)
+        frame = frame.with_columns(pl.Series(column, fix_numeric_ids(cells), dtype=pl.String))
+        column_at = Location(at.file, at.sheet, column=column)
+        damaged, found_problems = check_damaged_ids(cells, column_at)
+        problems += found_problems
+        if ours == key:
+            problems += check_missing_keys(cells, key, column_at)
+            problems += check_duplicates(_cells(frame, column), damaged, column_at)
+    return frame, problems

@@ -1,0 +1,197 @@
+"""The checks run on an audience's cells: headers, damaged ids, missing keys, duplicates.
+
+Every check returns a list of :class:`Problem` (it never raises), so that one pass over a
+file can report everything wrong with it at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
+
+from runner.errors import Location, Problem
+from runner.sheets.text import BOM, WHITESPACE, looks_damaged
+
+__all__ = [
+    "DAMAGED_ID_HINT",
+    "IdCell",
+    "check_damaged_ids",
+    "check_duplicates",
+    "check_missing_keys",
+    "check_quantity_values",
+    "fix_numeric_ids",
+    "resolve_columns",
+]
+
+DAMAGED_ID_HINT = (
+    "Format the column as Text in Excel (or prefix with '), re-enter the ids from the "
+    "source system, save, and run again."
+)
+_MAX_ROWS_SHOWN = 5
+_SAFE_INTEGER = 2**53
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _header_key(text: str) -> str:
+    return text.replace(BOM, "").strip(WHITESPACE)
+
+
+def resolve_columns(
+    names: list[str],
+    columns: Mapping[str, str],
+    where: Location,
+    yaml_path: str | None,
+) -> tuple[dict[str, str], list[Problem]]:
+    """Map each of our names to the file's column whose trimmed header is the wanted text.
+
+    ``names`` are the file's column names in order; ``where`` locates the header row.
+    Returns the mapping (our name → column name in the file) and the problems found.
+    """
+    by_key: dict[str, list[str]] = {}
+    for name in names:
+        by_key.setdefault(_header_key(name), []).append(name)
+    found: dict[str, str] = {}
+    problems: list[Problem] = []
+    for ours, wanted in columns.items():
+        key_path = f"{yaml_path}.columns.{ours}" if yaml_path else None
+        at = replace(where, column=wanted, yaml_path=key_path)
+        matches = by_key.get(_header_key(wanted), [])
+        if len(matches) == 1:
+            found[ours] = matches[0]
+        elif matches:
+            problems.append(_ambiguous(wanted, ours, matches, at))
+        else:
+            problems.append(_missing_header(wanted, ours, names, replace(at, column=None)))
+    return found, problems
+
+
+def _ambiguous(wanted: str, ours: str, matches: list[str], at: Location) -> Problem:
+    return Problem(
+        f"header {wanted!r} (for {ours}) appears in {len(matches)} columns",
+        at,
+        "Rename or delete the extra column so that the header is unique, and run again.",
+    )
+
+
+def _missing_header(wanted: str, ours: str, names: list[str], at: Location) -> Problem:
+    keys = [_header_key(name) for name in names]
+    shown = ", ".join(repr(k) for k in keys) or "none"
+    close = difflib.get_close_matches(_header_key(wanted), keys, n=1)
+    hint = f"Did you mean {close[0]!r}? " if close else ""
+    if len(keys) == 1 and ("\t" in keys[0] or ";" in keys[0]):
+        hint += "The file seems to use tabs or semicolons: save it as CSV with commas. "
+    hint += f"Fix the header in the file or `columns.{ours}` in the campaign, and run again."
+    return Problem(f"no column {wanted!r} (for {ours}); the headers are: {shown}", at, hint)
+
+
+@dataclass(frozen=True)
+class IdCell:
+    """One cell of an id column: its row, its text, and its raw value if stored as a number."""
+
+    row: int
+    text: str | None
+    number: str | None = None
+
+
+def _numeric_id_text(raw: str) -> str | None:
+    """The integer text of a numeric cell that still holds an exact id, else None."""
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value != value.to_integral_value():
+        return None
+    if abs(value) >= _SAFE_INTEGER:
+        return None
+    return str(int(value))
+
+
+def fix_numeric_ids(cells: list[IdCell]) -> list[str | None]:
+    """The column's texts, with numeric cells that hold exact small integers as integer text."""
+    out: list[str | None] = []
+    for cell in cells:
+        fixed = _numeric_id_text(cell.number) if cell.number is not None else None
+        out.append(fixed if fixed is not None else cell.text)
+    return out
+
+
+def _damaged(cell: IdCell) -> str | None:
+    """How a damaged id cell shows, or None if the cell is fine."""
+    if cell.number is not None:
+        return None if _numeric_id_text(cell.number) else f"the number {cell.number}"
+    if cell.text is not None and looks_damaged(cell.text):
+        return repr(cell.text)
+    return None
+
+
+def check_damaged_ids(cells: list[IdCell], at: Location) -> tuple[set[int], list[Problem]]:
+    """One problem per column listing ids that Excel turned into numbers; and their rows."""
+    bad = [(cell.row, shown) for cell in cells if (shown := _damaged(cell)) is not None]
+    if not bad:
+        return set(), []
+    rows = [row for row, _ in bad]
+    message = (
+        f"{len(rows)} id(s) were damaged by Excel (stored as numbers: digits lost or written "
+        f"as decimals), e.g. row {bad[0][0]}: {bad[0][1]}"
+    )
+    if len(rows) > 1:
+        message += "; rows " + ", ".join(str(r) for r in rows[:_MAX_ROWS_SHOWN])
+        if len(rows) > _MAX_ROWS_SHOWN:
+            message += f" and {len(rows) - _MAX_ROWS_SHOWN} more"
+    return set(rows), [Problem(message, replace(at, row=rows[0]), DAMAGED_ID_HINT)]
+
+
+def check_missing_keys(cells: list[IdCell], key: str, at: Location) -> list[Problem]:
+    """One problem per row whose key cell is empty."""
+    return [
+        Problem(
+            f"no {key} in this row (the column that identifies the customer)",
+            replace(at, row=cell.row),
+            f"Fill in the customer's {key}, or delete the row, and run again.",
+        )
+        for cell in cells
+        if cell.text is None
+    ]
+
+
+def check_duplicates(cells: list[IdCell], skip: set[int], at: Location) -> list[Problem]:
+    """One problem per key value that appears on more than one row, naming every row."""
+    rows_of: dict[str, list[int]] = {}
+    for cell in cells:
+        if cell.text is not None and cell.row not in skip:
+            rows_of.setdefault(cell.text, []).append(cell.row)
+    return [
+        Problem(
+            f"customer {value!r} appears {len(rows)} times: rows "
+            + ", ".join(str(r) for r in rows),
+            replace(at, row=rows[1]),
+            "Keep one row per customer (put the whole quantity on it), and run again.",
+        )
+        for value, rows in rows_of.items()
+        if len(rows) > 1
+    ]
+
+
+def check_quantity_values(cells: list[IdCell], at: Location) -> list[Problem]:
+    """Problems for quantity cells that are not whole numbers ≥ 0 written with digits."""
+    problems: list[Problem] = []
+    for cell in cells:
+        if cell.text is not None and _DIGITS.fullmatch(cell.text):
+            continue
+        if cell.text is None:
+            message = "the quantity is empty"
+        elif cell.text.startswith("-") and _DIGITS.fullmatch(cell.text[1:]):
+            message = f"the quantity {cell.text!r} is negative"
+        else:
+            message = f"the quantity {cell.text!r} is not a whole number written with digits"
+        problems.append(
+            Problem(
+                message,
+                replace(at, row=cell.row),
+                "Write a whole number of vouchers (0 for none), e.g. 1 or 3, and run again.",
+            )
+        )
+    return problems

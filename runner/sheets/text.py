@@ -1,0 +1,119 @@
+"""Text helpers shared by the CSV and XLSX readers: decoding, trimming, id patterns.
+
+Trimming removes ASCII whitespace, the full-width space U+3000 and the no-break space
+U+00A0 from both ends of a cell; a cell that is empty after trimming is null.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import polars as pl
+
+__all__ = [
+    "BOM",
+    "WHITESPACE",
+    "DecodeFailure",
+    "Decoded",
+    "Encoding",
+    "decode",
+    "looks_damaged",
+    "trim",
+    "trim_expr",
+]
+
+Encoding = Literal["auto", "utf-8", "gb18030"]
+
+BOM = "\ufeff"
+WHITESPACE = " \t\n\r\x0b\x0c\u3000\u00a0"
+
+# 6.85608E+18, 6.85608e18, -1E-3: a number in scientific notation.
+_SCIENTIFIC = re.compile(r"[+-]?\d+(?:\.\d*)?[eE][+-]?\d+")
+# 6856083179295188000.0: an integer that went through a float.
+_FLOAT_INTEGER = re.compile(r"[+-]?\d+\.0+")
+
+
+def trim(value: str | None) -> str | None:
+    """Strip whitespace (incl. U+3000 and U+00A0) from both ends; empty becomes None."""
+    if value is None:
+        return None
+    value = value.strip(WHITESPACE)
+    return value or None
+
+
+def trim_expr(column: str) -> pl.Expr:
+    """The polars form of :func:`trim` for one String column."""
+    stripped = pl.col(column).str.strip_chars(WHITESPACE)
+    return pl.when(stripped == "").then(None).otherwise(stripped).alias(column)
+
+
+def looks_damaged(value: str) -> bool:
+    """True for an id written as a float: scientific notation, or an integer with ".0"."""
+    return bool(_SCIENTIFIC.fullmatch(value) or _FLOAT_INTEGER.fullmatch(value))
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """CSV text after decoding, with the encoding that was used."""
+
+    text: str
+    encoding: str
+
+
+class DecodeFailure(ValueError):
+    """The bytes are not valid in the encoding that was asked for (or any we try)."""
+
+    def __init__(self, message: str, hint: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.line = line
+
+
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def decode(data: bytes, encoding: Encoding) -> Decoded:
+    """Decode CSV bytes: auto = UTF-8 (with or without BOM), else GB18030.
+
+    Raises :class:`DecodeFailure` naming the line of the first undecodable byte.
+    """
+    if data.startswith(_UTF16_BOMS):
+        raise DecodeFailure(
+            "the file is UTF-16 (Excel's 'Unicode Text'), not a CSV this tool reads",
+            "In Excel use Save As → 'CSV UTF-8 (Comma delimited)' and run again.",
+        )
+    if encoding == "gb18030":
+        return Decoded(_strict(data, "gb18030").removeprefix(BOM), "gb18030")
+    if data.startswith(codecs.BOM_UTF8):
+        return Decoded(_strict(data[len(codecs.BOM_UTF8) :], "utf-8"), "utf-8-sig")
+    if encoding == "utf-8":
+        return Decoded(_strict(data, "utf-8"), "utf-8")
+    try:
+        return Decoded(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return Decoded(data.decode("gb18030").removeprefix(BOM), "gb18030")
+    except UnicodeDecodeError as exc:
+        raise DecodeFailure(
+            "the file is neither UTF-8 nor GB18030/GBK text",
+            "Save it as 'CSV UTF-8 (Comma delimited)' and run again.",
+            line=data.count(b"\n", 0, exc.start) + 1,
+        ) from None
+
+
+def _strict(data: bytes, codec: str) -> str:
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        other = "gb18030" if codec == "utf-8" else "utf-8"
+        raise DecodeFailure(
+            f"the file is not valid {codec.upper()} (undecodable byte at offset {exc.start})",
+            f"Set `encoding: {other}` (or `auto`) for this audience, or save the file "
+            f"as {codec.upper()}, and run again.",
+            line=data.count(b"\n", 0, exc.start) + 1,
+        ) from None
