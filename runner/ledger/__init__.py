@@ -1,0 +1,59 @@
+"""The SQLite ledger: what was planned, sent and settled, so every effect happens once.
+
+One file per campaign, ``<state_dir>/<campaign>/ledger.sqlite`` (WAL, ``synchronous=FULL``),
+guarded by a :class:`CampaignLock`. Tables: ``runs``, ``vouchers``, ``jobs``, ``events``
+(append-only: one row per transition) and ``meta`` (campaign id, last plan hash).
+
+Typical use by the executor::
+
+    with Ledger.open(state_dir, campaign, command="run") as ledger:   # lock + crash recovery
+        report = ledger.sync_plan(plan_hash, voucher_rows, job_rows)
+        if not report.ok: ...                     # refuse: "use a new voucher key"
+        run_id = ledger.start_run("run", plan_hash)
+        for job in ledger.jobs(state="planned"):
+            ledger.mark_sending(job.job_id, msg_id)   # committed BEFORE the request leaves
+            ...                                       # send
+            ledger.mark_done(job.job_id)              # or mark_failed / _unknown / _not_sent
+        ledger.finish_run(run_id, exit_code, summary)
+
+See :mod:`runner.ledger._states` for the state machine.
+"""
+
+from __future__ import annotations
+
+from runner.ledger._lock import CampaignLock
+from runner.ledger._records import (
+    EventRecord,
+    JobRecord,
+    JobRow,
+    Recovered,
+    RunRecord,
+    SyncReport,
+    VoucherConflict,
+    VoucherRecord,
+    VoucherRow,
+)
+from runner.ledger._schema import SCHEMA_VERSION
+from runner.ledger._states import EntityKind, JobState, KeyKind, VoucherState
+from runner.ledger._store import LEDGER_FILE, Ledger, campaign_dir
+
+__all__ = [
+    "LEDGER_FILE",
+    "SCHEMA_VERSION",
+    "CampaignLock",
+    "EntityKind",
+    "EventRecord",
+    "JobRecord",
+    "JobRow",
+    "JobState",
+    "KeyKind",
+    "Ledger",
+    "Recovered",
+    "RunRecord",
+    "SyncReport",
+    "VoucherConflict",
+    "VoucherRecord",
+    "VoucherRow",
+    "VoucherState",
+    "campaign_dir",
+]

@@ -1,0 +1,199 @@
+"""The ledger's SQLite file: connection settings, tables, schema version, campaign check.
+
+WAL journal, ``synchronous=FULL`` (a committed write-ahead mark must survive a power cut),
+STRICT tables so that an id stored as TEXT stays TEXT, and triggers that keep the event
+log append-only. ``PRAGMA user_version`` holds :data:`SCHEMA_VERSION`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from runner.errors import LedgerError, Location
+from runner.ledger._states import JOB_STATES, KEY_KINDS, VOUCHER_STATES
+
+__all__ = ["SCHEMA_VERSION", "check_campaign", "connect", "ensure_schema"]
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+
+
+def _in(values: frozenset[str]) -> str:
+    return ", ".join(f"'{v}'" for v in sorted(values))
+
+
+_DDL = f"""
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE runs (
+    run_id      TEXT PRIMARY KEY,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    plan_hash   TEXT,
+    command     TEXT NOT NULL,
+    pid         INTEGER NOT NULL,
+    exit_code   INTEGER,
+    summary     TEXT
+) STRICT;
+
+CREATE TABLE vouchers (
+    voucher_key TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    fields      TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ({_in(VOUCHER_STATES)})),
+    remote_id   TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    msg_id      TEXT,
+    sent_at     TEXT,
+    last_error  TEXT,
+    return_code TEXT,
+    return_msg  TEXT,
+    active      INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    updated_at  TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE jobs (
+    job_id         TEXT PRIMARY KEY,
+    voucher_key    TEXT NOT NULL REFERENCES vouchers (voucher_key),
+    audience       TEXT NOT NULL,
+    customer_key   TEXT NOT NULL,
+    key_kind       TEXT NOT NULL CHECK (key_kind IN ({_in(KEY_KINDS)})),
+    seq            INTEGER NOT NULL,
+    customer_name  TEXT,
+    state          TEXT NOT NULL CHECK (state IN ({_in(JOB_STATES)})),
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    msg_id         TEXT,
+    sent_at        TEXT,
+    last_error     TEXT,
+    return_code    TEXT,
+    return_msg     TEXT,
+    remote_ref     TEXT,
+    planned_in_run TEXT,
+    active         INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    updated_at     TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX jobs_state ON jobs (state);
+CREATE INDEX jobs_voucher_state ON jobs (voucher_key, state);
+CREATE INDEX jobs_voucher_customer ON jobs (voucher_key, customer_key);
+CREATE INDEX vouchers_state ON vouchers (state);
+
+CREATE TABLE events (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    at          TEXT NOT NULL,
+    run_id      TEXT,
+    entity_kind TEXT NOT NULL CHECK (entity_kind IN ('job', 'voucher', 'run')),
+    entity_id   TEXT NOT NULL,
+    from_state  TEXT,
+    to_state    TEXT NOT NULL,
+    detail      TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX events_entity ON events (entity_id);
+
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+"""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open the file in autocommit mode (transactions are explicit) with WAL and FULL sync.
+
+    The connection belongs to the thread that opened it (``check_same_thread=True``).
+    """
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=True)
+    except sqlite3.Error as exc:
+        raise _damaged(path, exc) from exc
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal":
+            raise LedgerError(
+                f"SQLite refused WAL mode for the ledger (journal_mode={mode})",
+                where=Location(file=str(path)),
+                hint="Keep the state directory on a local disk (WAL needs shared memory).",
+            )
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise _damaged(path, exc) from exc
+    except LedgerError:
+        conn.close()
+        raise
+    return conn
+
+
+def ensure_schema(conn: sqlite3.Connection, path: Path, campaign: str) -> None:
+    """Create the tables in a new file; refuse a file of a newer or unknown schema."""
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise LedgerError(
+                f"the ledger has schema version {version}; this runner knows {SCHEMA_VERSION}",
+                where=Location(file=str(path)),
+                hint="Use the campaign-runner version that wrote this ledger, or a newer one.",
+            )
+        _create(conn, campaign)
+    except sqlite3.DatabaseError as exc:
+        raise _damaged(path, exc) from exc
+
+
+def _create(conn: sqlite3.Connection, campaign: str) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process may have created it between our check and our lock.
+        if int(conn.execute("PRAGMA user_version").fetchone()[0]) == 0:
+            for statement in _statements(_DDL):
+                conn.execute(statement)
+            conn.execute("INSERT INTO meta (key, value) VALUES ('campaign', ?)", (campaign,))
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into complete statements (a trigger's inner ``;`` does not end one)."""
+    out: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            out.append(buffer.strip())
+            buffer = ""
+    return out
+
+
+def check_campaign(conn: sqlite3.Connection, path: Path, campaign: str) -> None:
+    """Refuse a ledger that another campaign wrote."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'campaign'").fetchone()
+    found = None if row is None else str(row[0])
+    if found != campaign:
+        raise LedgerError(
+            f"this ledger belongs to campaign {found!r}, not {campaign!r}",
+            where=Location(file=str(path)),
+            hint="Each campaign keeps its own state directory: check --state-dir and the "
+            "campaign id in the YAML.",
+        )
+
+
+def _damaged(path: Path, exc: BaseException) -> LedgerError:
+    return LedgerError(
+        f"cannot use the ledger: {exc}",
+        where=Location(file=str(path)),
+        hint="Is it a campaign-runner ledger? Restore it from a backup, or move it aside "
+        "to start over (only if nothing was sent yet).",
+    )

@@ -1,0 +1,590 @@
+"""The :class:`Ledger`: one SQLite file per campaign, one small transaction per transition.
+
+Write-ahead rule for the executor: call ``mark_sending`` (it commits) *before* the
+request leaves, and record the outcome (``mark_done`` / ``mark_failed`` /
+``mark_unknown`` / ``mark_not_sent``) as soon as it returns. Every transition checks
+its from-state in the same statement that changes it and appends one event.
+
+Threading: the ledger keeps one connection, usable only from the thread that opened it
+(``check_same_thread=True``). The executor is asyncio in one thread, so that is enough;
+each method is synchronous and short.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import uuid
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+from runner.errors import LedgerError, Location, UsageError
+from runner.ledger import _queries as q
+from runner.ledger._events import EventRow, append_events
+from runner.ledger._lock import CampaignLock
+from runner.ledger._records import (
+    EventRecord,
+    JobRecord,
+    JobRow,
+    Recovered,
+    RunRecord,
+    SyncReport,
+    VoucherRecord,
+    VoucherRow,
+)
+from runner.ledger._rows import dump_json, now
+from runner.ledger._schema import check_campaign, connect, ensure_schema
+from runner.ledger._states import JobState
+from runner.ledger._sync import SyncChanges, compare
+from runner.ledger._sync_store import load_known, write_changes
+from runner.ledger._transitions import (
+    TABLES,
+    Change,
+    Kind,
+    apply_change,
+    created,
+    done,
+    errored,
+    failed,
+    label,
+    sending,
+    where_of,
+)
+
+__all__ = ["LEDGER_FILE", "Ledger", "campaign_dir"]
+
+LEDGER_FILE = "ledger.sqlite"
+_CRASH_ERROR = "the runner stopped while this request was in flight: its outcome is unknown"
+
+
+def campaign_dir(state_dir: Path, campaign: str) -> Path:
+    """``<state_dir>/<campaign>``, refusing a campaign id that is not a plain directory name."""
+    unsafe = not campaign or campaign in {".", ".."} or any(c in campaign for c in "/\\\0")
+    if unsafe:
+        raise UsageError(
+            f"campaign id {campaign!r} cannot name a state directory",
+            hint="Use a campaign id without slashes, e.g. `spring-2025`.",
+        )
+    return state_dir / campaign
+
+
+class Ledger:
+    """The exactly-once record of one campaign. Open it with :meth:`Ledger.open`.
+
+    A writable ledger holds the campaign's :class:`CampaignLock` for its whole life and
+    has settled every row a crash left in ``sending`` (see :attr:`recovered`). A
+    read-only one takes no lock, changes nothing, and refuses every write.
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        campaign: str,
+        *,
+        lock: CampaignLock | None,
+        owns_lock: bool,
+        read_only: bool,
+    ) -> None:
+        """Wrap an open connection; use :meth:`Ledger.open` instead."""
+        self._conn = conn
+        self.path = path
+        self.campaign = campaign
+        self.read_only = read_only
+        self.recovered = Recovered()
+        self._lock = lock
+        self._owns_lock = owns_lock
+        self._run_id: str | None = None
+        self._closed = False
+
+    # --- opening and closing --------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        state_dir: Path,
+        campaign: str,
+        *,
+        command: str = "runner",
+        lock: CampaignLock | None = None,
+        read_only: bool = False,
+    ) -> Ledger:
+        """Open (creating if needed) ``<state_dir>/<campaign>/ledger.sqlite``.
+
+        Writable (the default): takes the campaign lock (or uses ``lock``, already held
+        by the caller) and turns rows left in ``sending`` into ``unknown``. Read-only:
+        no lock, no recovery, every write refused. Raises
+        :class:`~runner.errors.LockHeld` when another runner works on the campaign and
+        :class:`~runner.errors.LedgerError` for a damaged ledger or another campaign's.
+        """
+        directory = campaign_dir(state_dir, campaign)
+        directory.mkdir(parents=True, exist_ok=True)
+        own_lock: CampaignLock | None = None
+        if not read_only:
+            if lock is None:
+                own_lock = lock = CampaignLock(directory, command=command)
+                lock.acquire()
+            elif not lock.held or lock.directory.resolve() != directory.resolve():
+                raise ValueError(f"{lock!r} must be held and lock {directory}")
+        try:
+            ledger = cls._connect(directory / LEDGER_FILE, campaign, lock, own_lock, read_only)
+        except BaseException:
+            if own_lock is not None:
+                own_lock.release()
+            raise
+        if not read_only:
+            try:
+                ledger.recovered = ledger.recover_after_crash()
+            except BaseException:
+                ledger.close()
+                raise
+        return ledger
+
+    @classmethod
+    def _connect(
+        cls,
+        path: Path,
+        campaign: str,
+        lock: CampaignLock | None,
+        own_lock: CampaignLock | None,
+        read_only: bool,
+    ) -> Ledger:
+        conn = connect(path)
+        try:
+            ensure_schema(conn, path, campaign)
+            check_campaign(conn, path, campaign)
+            if read_only:
+                conn.execute("PRAGMA query_only = ON")
+        except BaseException:
+            conn.close()
+            raise
+        owns = own_lock is not None
+        return cls(conn, path, campaign, lock=lock, owns_lock=owns, read_only=read_only)
+
+    def close(self) -> None:
+        """Close the file and give back a lock this ledger took (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._conn.close()
+        if self._owns_lock and self._lock is not None:
+            self._lock.release()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "read-only" if self.read_only else "writable"
+        return f"Ledger({str(self.path)!r}, campaign={self.campaign!r}, {mode})"
+
+    # --- transactions -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE … COMMIT``; rolled back on any error."""
+        if self.read_only:
+            raise LedgerError(
+                "the ledger was opened read-only",
+                where=Location(file=str(self.path)),
+                hint="Open it writable (this takes the campaign lock) to change it.",
+            )
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise LedgerError(
+                f"writing the ledger failed: {exc}",
+                where=Location(file=str(self.path)),
+                hint="Check the disk (space, permissions); then rerun: it resumes.",
+            ) from exc
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: several queries see one consistent state."""
+        conn = self._conn
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def _move(self, kind: Kind, name: str, action: str, changes: Sequence[Change]) -> None:
+        """Apply the move ``name`` to every change in one transaction (all or none)."""
+        with self._write() as conn:
+            for change in changes:
+                apply_change(conn, kind, name, action, change, run_id=self._run_id)
+
+    # --- job transitions --------------------------------------------------------------------
+
+    def mark_sending(self, job_id: str, msg_id: str) -> None:
+        """planned → sending, committed before the grant request leaves; counts an attempt."""
+        self.mark_sending_many([(job_id, msg_id)])
+
+    def mark_sending_many(self, items: Sequence[tuple[str, str]]) -> None:
+        """planned → sending for each ``(job_id, msg_id)`` in one transaction (all or none).
+
+        Send none of these requests before this returns.
+        """
+        changes = [sending(job_id, msg_id) for job_id, msg_id in items]
+        self._move("job", "mark_sending", "mark_sending", changes)
+
+    def mark_done(
+        self,
+        job_id: str,
+        *,
+        remote_ref: str | None = None,
+        detail: Mapping[str, object] | None = None,
+    ) -> None:
+        """sending → done: the server said ``return_code`` "0"."""
+        self._move("job", "mark_succeeded", "mark_done", [done(job_id, remote_ref, detail)])
+
+    def mark_failed(
+        self,
+        job_id: str,
+        *,
+        return_code: str | None,
+        return_msg: str | None,
+        error: str | None = None,
+    ) -> None:
+        """sending → failed: the server refused; its code and message are kept verbatim."""
+        change = failed(job_id, return_code, return_msg, error)
+        self._move("job", "mark_failed", "mark_failed", [change])
+
+    def mark_unknown(self, job_id: str, *, error: str) -> None:
+        """sending → unknown: the request may have been applied; reconcile before resending."""
+        self._move("job", "mark_unknown", "mark_unknown", [errored(job_id, error)])
+
+    def mark_not_sent(self, job_id: str, *, error: str) -> None:
+        """sending → planned: the request certainly did not leave, or was pushed back."""
+        self._move("job", "mark_not_sent", "mark_not_sent", [errored(job_id, error)])
+
+    def adopt(
+        self,
+        job_id: str,
+        *,
+        remote_ref: str | None = None,
+        detail: Mapping[str, object] | None = None,
+    ) -> None:
+        """unknown → done: reconciliation found the grant (``remote_ref``: its instance id)."""
+        self.adopt_many([(job_id, remote_ref)], detail=detail)
+
+    def adopt_many(
+        self,
+        items: Sequence[tuple[str, str | None]],
+        *,
+        detail: Mapping[str, object] | None = None,
+    ) -> None:
+        """unknown → done for each ``(job_id, remote_ref)`` in one transaction."""
+        changes = [done(job_id, ref, detail) for job_id, ref in items]
+        self._move("job", "adopt", "adopt", changes)
+
+    def mark_absent(self, job_id: str, *, detail: Mapping[str, object] | None = None) -> None:
+        """unknown → planned: reconciliation proved the grant did not happen."""
+        self.mark_absent_many([job_id], detail=detail)
+
+    def mark_absent_many(
+        self, job_ids: Sequence[str], *, detail: Mapping[str, object] | None = None
+    ) -> None:
+        """unknown → planned for each job, in one transaction."""
+        changes = [Change(job_id, detail=detail or {}) for job_id in job_ids]
+        self._move("job", "mark_absent", "mark_absent", changes)
+
+    def mark_review(
+        self, job_id: str, *, reason: str, detail: Mapping[str, object] | None = None
+    ) -> None:
+        """unknown → review: the remote truth is ambiguous; a person must decide."""
+        change = errored(job_id, reason, **(detail or {}))
+        self._move("job", "mark_review", "mark_review", [change])
+
+    def retry_failed(self, job_id: str) -> None:
+        """failed → planned: send it again (e.g. ``runner retry-failed``)."""
+        self.retry_failed_many([job_id])
+
+    def retry_failed_many(self, job_ids: Sequence[str]) -> None:
+        """failed → planned for each job, in one transaction."""
+        changes = [Change(job_id) for job_id in job_ids]
+        self._move("job", "retry_failed", "retry_failed", changes)
+
+    def resolve_review(
+        self,
+        job_id: str,
+        to: Literal["planned", "done"],
+        *,
+        note: str,
+        remote_ref: str | None = None,
+    ) -> None:
+        """review → planned (send again) or review → done (it was granted), by a person."""
+        if to == "done":
+            change = done(job_id, remote_ref, {"note": note})
+            self._move("job", "resolve_review_finished", "resolve_review", [change])
+        else:
+            change = Change(job_id, detail={"note": note})
+            self._move("job", "resolve_review_planned", "resolve_review", [change])
+
+    # --- voucher transitions ----------------------------------------------------------------
+
+    def mark_voucher_sending(self, voucher_key: str, msg_id: str) -> None:
+        """planned → sending, committed before ``addVoucherInfo`` leaves; counts an attempt."""
+        change = sending(voucher_key, msg_id)
+        self._move("voucher", "mark_sending", "mark_voucher_sending", [change])
+
+    def mark_voucher_created(
+        self, voucher_key: str, *, remote_id: str, detail: Mapping[str, object] | None = None
+    ) -> None:
+        """sending → created, storing the server's voucher id at once."""
+        change = created(voucher_key, remote_id, detail)
+        self._move("voucher", "mark_succeeded", "mark_voucher_created", [change])
+
+    def mark_voucher_failed(
+        self,
+        voucher_key: str,
+        *,
+        return_code: str | None,
+        return_msg: str | None,
+        error: str | None = None,
+    ) -> None:
+        """sending → failed: the server refused the create; code and message verbatim."""
+        change = failed(voucher_key, return_code, return_msg, error)
+        self._move("voucher", "mark_failed", "mark_voucher_failed", [change])
+
+    def mark_voucher_unknown(self, voucher_key: str, *, error: str) -> None:
+        """sending → unknown: the voucher may exist; find it with ``getVoucherInfos``."""
+        change = errored(voucher_key, error)
+        self._move("voucher", "mark_unknown", "mark_voucher_unknown", [change])
+
+    def mark_voucher_not_sent(self, voucher_key: str, *, error: str) -> None:
+        """sending → planned: the create certainly did not leave, or was pushed back."""
+        change = errored(voucher_key, error)
+        self._move("voucher", "mark_not_sent", "mark_voucher_not_sent", [change])
+
+    def adopt_voucher(
+        self, voucher_key: str, *, remote_id: str, detail: Mapping[str, object] | None = None
+    ) -> None:
+        """unknown → created: reconciliation found the voucher on the server."""
+        change = created(voucher_key, remote_id, detail)
+        self._move("voucher", "adopt", "adopt_voucher", [change])
+
+    def mark_voucher_absent(
+        self, voucher_key: str, *, detail: Mapping[str, object] | None = None
+    ) -> None:
+        """unknown → planned: reconciliation proved the voucher was not created."""
+        change = Change(voucher_key, detail=detail or {})
+        self._move("voucher", "mark_absent", "mark_voucher_absent", [change])
+
+    def mark_voucher_review(
+        self, voucher_key: str, *, reason: str, detail: Mapping[str, object] | None = None
+    ) -> None:
+        """unknown → review: e.g. several remote vouchers could be this one."""
+        change = errored(voucher_key, reason, **(detail or {}))
+        self._move("voucher", "mark_review", "mark_voucher_review", [change])
+
+    def retry_failed_voucher(self, voucher_key: str) -> None:
+        """failed → planned: try the create again."""
+        self._move("voucher", "retry_failed", "retry_failed_voucher", [Change(voucher_key)])
+
+    def resolve_voucher_review(
+        self,
+        voucher_key: str,
+        to: Literal["planned", "created"],
+        *,
+        note: str,
+        remote_id: str | None = None,
+    ) -> None:
+        """review → planned (create again) or review → created (needs its ``remote_id``)."""
+        if to == "planned":
+            change = Change(voucher_key, detail={"note": note})
+            self._move("voucher", "resolve_review_planned", "resolve_voucher_review", [change])
+            return
+        if remote_id is None:
+            raise UsageError(
+                f"voucher {voucher_key!r} cannot be marked created without its remote id",
+                where=where_of("voucher", voucher_key),
+                hint="Look the voucher up in the vendor console and pass its id.",
+            )
+        change = created(voucher_key, remote_id, {"note": note})
+        self._move("voucher", "resolve_review_finished", "resolve_voucher_review", [change])
+
+    # --- crash recovery ---------------------------------------------------------------------
+
+    def recover_after_crash(self) -> Recovered:
+        """sending → unknown for every row a stopped run left unsettled (one event each).
+
+        :meth:`open` calls it; it is safe only while holding the campaign lock.
+        """
+        with self._write() as conn:
+            run = conn.execute(
+                "SELECT run_id FROM runs WHERE finished_at IS NULL ORDER BY started_at DESC"
+            ).fetchone()
+            stopped_run = None if run is None else run[0]
+            found: dict[Kind, tuple[str, ...]] = {}
+            for kind, (table, key) in TABLES.items():
+                rows = conn.execute(
+                    f"SELECT {key}, msg_id FROM {table} WHERE state = 'sending' ORDER BY rowid"
+                ).fetchall()
+                for entity_id, msg_id in rows:
+                    change = errored(
+                        entity_id, _CRASH_ERROR, stopped_run=stopped_run, msg_id=msg_id
+                    )
+                    apply_change(
+                        conn,
+                        kind,
+                        "recover_after_crash",
+                        "recover_after_crash",
+                        change,
+                        run_id=None,
+                    )
+                found[kind] = tuple(row[0] for row in rows)
+        return Recovered(vouchers=found["voucher"], jobs=found["job"])
+
+    # --- runs -------------------------------------------------------------------------------
+
+    def start_run(self, command: str, plan_hash: str | None) -> str:
+        """Record a new run; later events carry its id. Returns the run id."""
+        run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+        with self._write() as conn:
+            at = now()
+            conn.execute(
+                "INSERT INTO runs (run_id, started_at, plan_hash, command, pid)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (run_id, at, plan_hash, command, os.getpid()),
+            )
+            detail = {"command": command, "plan_hash": plan_hash, "pid": os.getpid()}
+            append_events(conn, [("run", run_id, None, "running", detail)], at=at, run_id=run_id)
+        self._run_id = run_id
+        return run_id
+
+    def finish_run(
+        self, run_id: str, exit_code: int, summary: Mapping[str, object] | None = None
+    ) -> None:
+        """Record how a run ended: its exit code and a JSON summary."""
+        with self._write() as conn:
+            at = now()
+            cursor = conn.execute(
+                "UPDATE runs SET finished_at = ?, exit_code = ?, summary = ?"
+                " WHERE run_id = ? AND finished_at IS NULL",
+                (at, exit_code, dump_json(summary or {}), run_id),
+            )
+            if cursor.rowcount != 1:
+                raise LedgerError(
+                    f"run {run_id} is not an unfinished run of this ledger",
+                    where=Location(file=str(self.path)),
+                    hint="Pass the id start_run returned, once.",
+                )
+            event: EventRow = ("run", run_id, "running", "finished", {"exit_code": exit_code})
+            append_events(conn, [event], at=at, run_id=run_id)
+        if self._run_id == run_id:
+            self._run_id = None
+
+    # --- syncing with a plan ----------------------------------------------------------------
+
+    def diff_plan(
+        self, plan_hash: str, vouchers: Sequence[VoucherRow], jobs: Sequence[JobRow]
+    ) -> SyncReport:
+        """What :meth:`sync_plan` would do, without writing anything (for ``runner plan``)."""
+        with self._snapshot() as conn:
+            changes = self._compare(conn, vouchers, jobs)
+        return changes.report(plan_hash, applied=False)
+
+    def sync_plan(
+        self, plan_hash: str, vouchers: Sequence[VoucherRow], jobs: Sequence[JobRow]
+    ) -> SyncReport:
+        """Make the ledger follow the plan, in one transaction.
+
+        New jobs and vouchers are inserted as planned; rows missing from the plan get
+        ``active = 0`` (never deleted; done jobs stay done); rows coming back get
+        ``active = 1``; a planned or failed voucher takes its new settings. If a voucher
+        that may exist remotely changed, nothing is written and the report lists it in
+        ``voucher_conflicts`` (``applied`` is False): the caller must refuse to run.
+        """
+        with self._write() as conn:
+            changes = self._compare(conn, vouchers, jobs)
+            if changes.conflicts:
+                return changes.report(plan_hash, applied=False)
+            write_changes(conn, plan_hash, changes, run_id=self._run_id)
+        return changes.report(plan_hash, applied=True)
+
+    @staticmethod
+    def _compare(
+        conn: sqlite3.Connection, vouchers: Sequence[VoucherRow], jobs: Sequence[JobRow]
+    ) -> SyncChanges:
+        known_vouchers, known_jobs = load_known(conn)
+        return compare(known_vouchers, known_jobs, vouchers, jobs)
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def plan_hash(self) -> str | None:
+        """The hash of the plan last synced into this ledger."""
+        return q.plan_hash(self._conn)
+
+    def vouchers(self, *, active: bool | None = True) -> list[VoucherRecord]:
+        """The vouchers in plan order (``active=None``: also those no longer planned)."""
+        return q.vouchers(self._conn, active)
+
+    def voucher(self, voucher_key: str) -> VoucherRecord:
+        """One voucher; :class:`~runner.errors.LedgerError` when the ledger lacks it."""
+        record = q.voucher(self._conn, voucher_key)
+        if record is None:
+            raise self._missing("voucher", voucher_key)
+        return record
+
+    def job(self, job_id: str) -> JobRecord:
+        """One job; :class:`~runner.errors.LedgerError` when the ledger lacks it."""
+        record = q.job(self._conn, job_id)
+        if record is None:
+            raise self._missing("job", job_id)
+        return record
+
+    def jobs(
+        self,
+        state: JobState | Collection[JobState] | None = None,
+        voucher_key: str | None = None,
+        *,
+        active: bool | None = True,
+    ) -> list[JobRecord]:
+        """Jobs in plan order, by state(s), voucher, and still planned (``active=None``: all)."""
+        return q.jobs(self._conn, state, voucher_key, active)
+
+    def counts(self, *, active: bool | None = True) -> dict[str, dict[JobState, int]]:
+        """How many jobs each voucher has in each state (states with none are left out)."""
+        return q.counts(self._conn, active)
+
+    def confirmed_grants(self, voucher_key: str) -> dict[str, int]:
+        """Done grants of one voucher per customer key, still planned or not."""
+        return q.confirmed_grants(self._conn, voucher_key)
+
+    def last_run(self) -> RunRecord | None:
+        """The most recently started run, finished or not."""
+        return q.last_run(self._conn)
+
+    def events(self, entity_id: str | None = None) -> list[EventRecord]:
+        """The event log in order, of one entity (job id, voucher key, run id) or all."""
+        return q.events(self._conn, entity_id)
+
+    def _missing(self, kind: Kind, entity_id: str) -> LedgerError:
+        return LedgerError(
+            f"{label(kind, entity_id)} is not in the ledger",
+            where=where_of(kind, entity_id),
+            hint="Is the campaign file the one this ledger was planned from?",
+        )

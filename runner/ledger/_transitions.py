@@ -1,0 +1,161 @@
+"""One state transition of one job or voucher, checked and logged, inside a transaction.
+
+:func:`apply_change` runs ``UPDATE … WHERE id = ? AND state IN (?)`` with the move's
+one from-state; a row count other than 1 raises :class:`~runner.errors.LedgerError`
+naming the entity and both states. The builders (:func:`sending`, :func:`done`, …) say
+which columns each kind of transition sets.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from runner.errors import LedgerError, Location
+from runner.ledger._events import append_events
+from runner.ledger._rows import now, scrub
+from runner.ledger._states import JOB_MOVES, VOUCHER_MOVES, EntityKind, Move
+
+__all__ = [
+    "TABLES",
+    "Change",
+    "Kind",
+    "apply_change",
+    "created",
+    "done",
+    "errored",
+    "failed",
+    "label",
+    "sending",
+    "where_of",
+]
+
+Kind = Literal["job", "voucher"]
+TABLES: dict[Kind, tuple[str, str]] = {
+    "job": ("jobs", "job_id"),
+    "voucher": ("vouchers", "voucher_key"),
+}
+_REFUSED_HINT = (
+    "Nothing was written for this step. `runner status` shows the current state and "
+    "history; another process or a bug changed it."
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entity to move, the columns to set with it, and the event's detail."""
+
+    entity_id: str
+    sets: Mapping[str, object] = field(default_factory=dict)
+    detail: Mapping[str, object] = field(default_factory=dict)
+    count_attempt: bool = False
+
+
+def where_of(kind: EntityKind, entity_id: str) -> Location:
+    """Where an entity is, for messages: the job id, or the voucher's YAML key path."""
+    if kind == "voucher":
+        return Location(yaml_path=f"vouchers.{entity_id}")
+    if kind == "job":
+        return Location(job_id=entity_id)
+    return Location()
+
+
+def label(kind: EntityKind, entity_id: str) -> str:
+    """``job 123…`` or ``voucher 'ten-off'``."""
+    return f"voucher {entity_id!r}" if kind == "voucher" else f"{kind} {entity_id}"
+
+
+def apply_change(
+    conn: sqlite3.Connection,
+    kind: Kind,
+    name: str,
+    action: str,
+    change: Change,
+    *,
+    run_id: str | None,
+) -> None:
+    """Move one entity by the move called ``name``; ``action`` names it in messages."""
+    move = (JOB_MOVES if kind == "job" else VOUCHER_MOVES)[name]
+    table, key = TABLES[kind]
+    at = now()
+    values = [scrub(v) if isinstance(v, str) else v for v in change.sets.values()]
+    assign = "".join(f", {column} = ?" for column in change.sets)
+    if change.count_attempt:
+        assign += ", attempts = attempts + 1"
+    cursor = conn.execute(
+        f"UPDATE {table} SET state = ?, updated_at = ?{assign} WHERE {key} = ? AND state IN (?)",
+        (move.target, at, *values, change.entity_id, move.source),
+    )
+    if cursor.rowcount != 1:
+        raise _refused(conn, kind, change.entity_id, move, action)
+    detail = {"action": action, **change.detail}
+    event = (kind, change.entity_id, move.source, move.target, detail)
+    append_events(conn, [event], at=at, run_id=run_id)
+
+
+def _refused(
+    conn: sqlite3.Connection, kind: Kind, entity_id: str, move: Move, action: str
+) -> LedgerError:
+    table, key = TABLES[kind]
+    row = conn.execute(f"SELECT state FROM {table} WHERE {key} = ?", (entity_id,)).fetchone()
+    name = label(kind, entity_id)
+    if row is None:
+        message = f"cannot {action}: {name} is not in the ledger"
+    else:
+        message = (
+            f"cannot {action}: {name} is {row[0]!r}, "
+            f"and {action} moves it only from {move.source!r} to {move.target!r}"
+        )
+    return LedgerError(message, where=where_of(kind, entity_id), hint=_REFUSED_HINT)
+
+
+def _require_id(name: str, value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{name} must be a non-empty str (ids stay text), got {value!r}")
+
+
+# --- what each kind of transition sets -----------------------------------------------------
+
+
+def sending(entity_id: str, msg_id: str) -> Change:
+    """→ sending: the request's msg_id and time; clears the last attempt's outcome."""
+    sets = {
+        "msg_id": msg_id,
+        "sent_at": now(),
+        "last_error": None,
+        "return_code": None,
+        "return_msg": None,
+    }
+    return Change(entity_id, sets, {"msg_id": msg_id}, count_attempt=True)
+
+
+def done(entity_id: str, remote_ref: str | None, detail: Mapping[str, object] | None) -> Change:
+    """→ done: the remote reference (e.g. the grant's instance id), if known."""
+    if remote_ref is not None:
+        _require_id("remote_ref", remote_ref)
+    extra = detail or {}
+    return Change(entity_id, {"remote_ref": remote_ref}, {"remote_ref": remote_ref, **extra})
+
+
+def created(entity_id: str, remote_id: str, detail: Mapping[str, object] | None) -> Change:
+    """→ created: the server's voucher id, stored in the same transaction."""
+    _require_id("remote_id", remote_id)
+    extra = detail or {}
+    return Change(entity_id, {"remote_id": remote_id}, {"remote_id": remote_id, **extra})
+
+
+def failed(
+    entity_id: str, return_code: str | None, return_msg: str | None, error: str | None
+) -> Change:
+    """→ failed: the server's code and message verbatim, and an error text."""
+    text = error or f"refused: return_code={return_code} return_msg={return_msg}"
+    sets = {"return_code": return_code, "return_msg": return_msg, "last_error": text}
+    detail = {"return_code": return_code, "return_msg": return_msg, "error": text}
+    return Change(entity_id, sets, detail)
+
+
+def errored(entity_id: str, error: str, **detail: object) -> Change:
+    """→ unknown / planned / review: why, as ``last_error``."""
+    return Change(entity_id, {"last_error": error}, {"error": error, **detail})
