@@ -45,9 +45,9 @@ def decode_envelope(content: bytes) -> Envelope:
     try:
         outer = loads_exact(content)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise NotAnEnvelope(f"the body is not JSON ({_preview(content)})") from exc
+        raise NotAnEnvelope("the body is not JSON") from exc
     if not isinstance(outer, dict) or "return_code" not in outer:
-        raise NotAnEnvelope(f"the JSON body has no return_code ({_preview(content)})")
+        raise NotAnEnvelope("the JSON body has no return_code")
     code = outer["return_code"]
     if not isinstance(code, str):
         raise NotAnEnvelope(f"return_code is {type(code).__name__}, not a number or text")
@@ -76,8 +76,3 @@ def _optional_text(value: object) -> str | None:
         return None
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
-
-def _preview(content: bytes, limit: int = 80) -> str:
-    """The start of a body for an error message (bodies are server output, not secrets)."""
-    text = content[:limit].decode("utf-8", errors="replace").replace("\n", " ").strip()
-    return f"starts {text!r}" if len(content) > limit else repr(text)

@@ -175,9 +175,10 @@ def check_response(
     try:
         envelope = decode_envelope(response.content)
     except NotAnEnvelope as exc:
-        reason = scrub(str(exc), secret_list)
+        preview = _preview(response.content, secret_list)
         raise _unknown(
-            f"{operation}: HTTP {status} with a body that is not the API envelope: {reason}",
+            f"{operation}: HTTP {status} with a body that is not the API envelope: "
+            f"{exc} ({preview})",
             operation,
             msg_id,
             status,
@@ -185,6 +186,13 @@ def check_response(
     if envelope.ok:
         return envelope
     raise _refusal(envelope, operation, msg_id, status, rules, secret_list)
+
+
+def _preview(content: bytes, secrets: tuple[str, ...], limit: int = 80) -> str:
+    """The start of a body for a message, scrubbed of secrets *before* it is cut short."""
+    text = scrub(content.decode("utf-8", errors="replace"), secrets)
+    text = " ".join(text.split())
+    return repr(text) if len(text) <= limit else f"starts {text[:limit]!r}"
 
 
 def _refusal(
