@@ -1,0 +1,49 @@
+"""The campaign file: strict YAML with line marks, the validated model, its JSON Schema.
+
+``load_campaign(path)`` returns a :class:`Campaign` or raises one error that lists every
+problem with its file, key path and line (see :mod:`runner.spec._load`).
+"""
+
+from __future__ import annotations
+
+from runner.spec._load import load_campaign
+from runner.spec._model import (
+    ApiSettings,
+    Audience,
+    Budget,
+    Campaign,
+    Customers,
+    CustomerScope,
+    Discount,
+    DiscountFixed,
+    DiscountRatio,
+    Grant,
+    Products,
+    ProductsAll,
+    ProductsByBrand,
+    ProductsByCode,
+    ProductsByType,
+    Voucher,
+)
+from runner.spec._schema import json_schema
+
+__all__ = [
+    "ApiSettings",
+    "Audience",
+    "Budget",
+    "Campaign",
+    "CustomerScope",
+    "Customers",
+    "Discount",
+    "DiscountFixed",
+    "DiscountRatio",
+    "Grant",
+    "Products",
+    "ProductsAll",
+    "ProductsByBrand",
+    "ProductsByCode",
+    "ProductsByType",
+    "Voucher",
+    "json_schema",
+    "load_campaign",
+]

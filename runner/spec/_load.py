@@ -1,0 +1,105 @@
+"""``load_campaign``: read, interpolate, validate, and report every problem at once.
+
+Reading stops with a :class:`~runner.errors.SpecError` only when the file cannot be read
+as YAML at all (missing, not UTF-8, bad syntax, not a mapping). Everything else, from
+duplicate keys and unset variables to every field and cross-reference rule, is collected
+and raised as one :class:`~runner.errors.InvalidInput`, each problem with the file, the
+key path and the 1-based line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from runner import logs
+from runner.errors import InvalidInput, Location, Problem, SpecError
+from runner.spec._env import fill_api_gaps, interpolate
+from runner.spec._issue import Issue, line_of
+from runner.spec._messages import to_issue
+from runner.spec._model import Campaign, beijing_today
+from runner.spec._yaml import parse_yaml
+
+__all__ = ["load_campaign"]
+
+
+def load_campaign(
+    path: Path, *, env: Mapping[str, str] | None = None, today: date | None = None
+) -> Campaign:
+    """Load and validate a campaign file.
+
+    ``env`` replaces ``os.environ`` for ``${VAR}`` references and WAIQIN_* defaults;
+    ``today`` replaces today's date in Beijing for the "end date in the past" rule.
+    """
+    path = Path(path)
+    file = str(path)
+    document = parse_yaml(_read(path), file=file)
+    variables = os.environ if env is None else env
+    data, env_issues = interpolate(document.data, variables)
+    data = fill_api_gaps(data, variables)
+    found: list[Issue] = []
+    context: dict[str, Any] = {"today": today or beijing_today(), "issues": found}
+    campaign: Campaign | None = None
+    try:
+        campaign = Campaign.model_validate(data, context=context)
+    except ValidationError as exc:
+        found += [to_issue(e, data, Campaign) for e in exc.errors(include_url=False)]
+    issues = [*document.issues, *_merge(env_issues, found)]
+    if issues or campaign is None:
+        problems = [_problem(i, file, document.lines) for i in issues]
+        raise InvalidInput(sorted(problems, key=lambda p: p.where.line or 0), source=file)
+    campaign.attach_source(path, document.lines)
+    if campaign.api.appkey is not None:
+        logs.register_secret(campaign.api.appkey.get_secret_value())
+    return campaign
+
+
+def _read(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError(
+            "campaign file not found",
+            where=Location(file=str(path)),
+            hint="Check the path; it is relative to the current directory.",
+        ) from None
+    except OSError as exc:
+        raise SpecError(
+            f"cannot read the campaign file: {exc.strerror}",
+            where=Location(file=str(path)),
+            hint="Check that it is a readable file, not a directory.",
+        ) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SpecError(
+            "the campaign file is not UTF-8 text",
+            where=Location(file=str(path), line=line),
+            hint="Save it as UTF-8 (in Notepad: Save As → Encoding UTF-8).",
+        ) from None
+
+
+def _merge(early: list[Issue], found: list[Issue]) -> list[Issue]:
+    """Both lists, without model issues at a path that an interpolation issue explains."""
+    explained = {i.yaml_path for i in early}
+    kept = [i for i in found if not any(_within(i.yaml_path, p) for p in explained)]
+    unique: dict[tuple[str, str], Issue] = {}
+    for issue in [*early, *kept]:
+        unique.setdefault((issue.yaml_path, issue.message), issue)
+    return list(unique.values())
+
+
+def _within(path: str, parent: str) -> bool:
+    return path == parent or path.startswith((parent + ".", parent + "["))
+
+
+def _problem(issue: Issue, file: str, lines: Mapping[str, int]) -> Problem:
+    line = issue.line if issue.line is not None else line_of(lines, issue.yaml_path)
+    where = Location(file=file, yaml_path=issue.yaml_path or None, line=line)
+    return Problem(issue.message, where, issue.hint)

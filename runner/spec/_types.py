@@ -1,0 +1,333 @@
+"""Scalar field types of the campaign file: text, keys, ids, dates, amounts and counts.
+
+Each type is an ``Annotated`` alias with one plain validator (so a bad value gives one
+plain-language error, never one per union member) and an explicit JSON Schema.
+Amounts stay ``str`` (the wire format) after being checked as decimals; ids stay ``str``
+even when the YAML wrote them as bare numbers (Python ints are exact, so nothing is lost).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import PlainValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+__all__ = [
+    "AutoOrCount",
+    "BaseUrl",
+    "ColumnName",
+    "DateText",
+    "IdText",
+    "Key",
+    "ListText",
+    "LongText",
+    "Money",
+    "Percent",
+    "PositiveInt",
+    "PositiveNumber",
+    "Quantity",
+    "SheetRef",
+    "ShortText",
+    "Text",
+    "Threshold",
+    "fail",
+]
+
+MAX_COUNT = 99_999  # num and eachCmNum are NUMERIC(5)
+KEY_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+COLUMN_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_AMOUNT = re.compile(r"^[-+]?[0-9]+(?:\.[0-9]+)?$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def fail(message: str, hint: str | None = None) -> PydanticCustomError:
+    """A validation error whose message and hint reach the user exactly as written."""
+    return PydanticCustomError("spec", "{message}", {"message": message, "hint": hint or ""})
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+
+
+# --- text ---------------------------------------------------------------------------------
+
+
+def _text_validator(max_length: int | None, *, comma: bool = True) -> Callable[[Any], str]:
+    def validate(value: Any) -> str:
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise fail(f"must be text, not {_describe(value)}")
+        text = str(value).strip()
+        if not text:
+            raise fail("must not be empty")
+        if max_length is not None and len(text) > max_length:
+            raise fail(
+                f"is too long: {len(text)} characters, at most {max_length} allowed",
+                "Shorten it; the voucher API stores at most that many characters.",
+            )
+        if not comma and "," in text:
+            raise fail(
+                f"must not contain a comma: {text!r}",
+                "List items are joined with commas for the API; give each one as its own item.",
+            )
+        return text
+
+    return validate
+
+
+def _text_schema(max_length: int | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": ["string", "integer"], "minLength": 1}
+    if max_length is not None:
+        schema["maxLength"] = max_length
+    return schema
+
+
+Text = Annotated[str, PlainValidator(_text_validator(None)), WithJsonSchema(_text_schema())]
+ShortText = Annotated[str, PlainValidator(_text_validator(32)), WithJsonSchema(_text_schema(32))]
+LongText = Annotated[str, PlainValidator(_text_validator(1000)), WithJsonSchema(_text_schema(1000))]
+ListText = Annotated[
+    str,
+    PlainValidator(_text_validator(None, comma=False)),
+    WithJsonSchema({"type": ["string", "integer"], "minLength": 1, "pattern": "^[^,]+$"}),
+]
+
+
+def _pattern_validator(pattern: str, what: str, example: str) -> Callable[[Any], str]:
+    compiled = re.compile(pattern)
+    base = _text_validator(None)
+
+    def validate(value: Any) -> str:
+        text = base(value)
+        if compiled.fullmatch(text) is None:
+            raise fail(f"{text!r} is not a valid {what}", f"Use {example}.")
+        return text
+
+    return validate
+
+
+Key = Annotated[
+    str,
+    PlainValidator(
+        _pattern_validator(
+            KEY_PATTERN, "key", "letters, digits, '-' and '_' only (at most 64), e.g. spring-2027"
+        )
+    ),
+    WithJsonSchema({"type": "string", "pattern": KEY_PATTERN}),
+]
+ColumnName = Annotated[
+    str,
+    PlainValidator(
+        _pattern_validator(
+            COLUMN_PATTERN,
+            "column name",
+            "a name made of letters, digits and '_' that does not start with a digit, e.g. qty",
+        )
+    ),
+    WithJsonSchema({"type": "string", "pattern": COLUMN_PATTERN}),
+]
+IdText = Annotated[
+    str,
+    PlainValidator(
+        _pattern_validator(r"^[0-9]{1,32}$", "id", "the numeric id, e.g. 6856083179295188426")
+    ),
+    WithJsonSchema({"type": ["string", "integer"], "pattern": "^[0-9]{1,32}$"}),
+]
+
+
+def _base_url(value: Any) -> str:
+    text = _text_validator(None)(value)
+    if not re.fullmatch(r"https?://[^\s/?#]+(?:/[^\s?#]*)?", text):
+        raise fail(
+            f"{text!r} is not an http(s) address",
+            "Write the OpenAPI address from the admin console, e.g. https://openapi.waiqin365.com",
+        )
+    return text.rstrip("/")
+
+
+BaseUrl = Annotated[
+    str,
+    PlainValidator(_base_url),
+    WithJsonSchema({"type": "string", "pattern": "^https?://", "format": "uri"}),
+]
+
+
+# --- dates ----------------------------------------------------------------------------------
+
+
+def _date(value: Any) -> date:
+    if isinstance(value, str) and _DATE.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise fail(f"{value.strip()!r} is not a real date") from None
+    raise fail(f"must be a date written yyyy-MM-dd, e.g. 2027-03-01, not {_describe(value)}")
+
+
+DateText = Annotated[
+    date,
+    PlainValidator(_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": _DATE.pattern}),
+]
+
+
+# --- decimals -------------------------------------------------------------------------------
+
+
+def _decimal_validator(
+    *, places: int, minimum: Decimal, inclusive: bool, maximum: Decimal | None = None
+) -> Callable[[Any], str]:
+    def validate(value: Any) -> str:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise fail(f'must be an amount such as "10.00", not {_describe(value)}')
+        text = str(value).strip()
+        if _AMOUNT.fullmatch(text) is None:
+            raise fail(f'{text!r} is not a plain decimal number such as "10.00"')
+        try:
+            number = Decimal(text)
+        except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
+            raise fail(f"{text!r} is not a decimal number") from None
+        too_low = number < minimum if inclusive else number <= minimum
+        if too_low:
+            word = "at least" if inclusive else "greater than"
+            raise fail(f"must be {word} {minimum}, not {text}")
+        if maximum is not None and number > maximum:
+            raise fail(f"must be at most {maximum}, not {text}")
+        exponent = number.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > places:
+            raise fail(f"{text} has more than {places} decimal places")
+        return format(number.copy_abs() if number.is_zero() else number, "f")
+
+    return validate
+
+
+def _decimal_schema(places: int) -> dict[str, Any]:
+    pattern = rf"^[0-9]+(\.[0-9]{{1,{places}}})?$"
+    return {"type": ["string", "number"], "pattern": pattern}
+
+
+Money = Annotated[
+    str,
+    PlainValidator(_decimal_validator(places=2, minimum=Decimal(0), inclusive=False)),
+    WithJsonSchema(_decimal_schema(2)),
+]
+Threshold = Annotated[
+    str,
+    PlainValidator(_decimal_validator(places=2, minimum=Decimal(0), inclusive=True)),
+    WithJsonSchema(_decimal_schema(2)),
+]
+Percent = Annotated[
+    str,
+    PlainValidator(
+        _decimal_validator(places=4, minimum=Decimal(0), inclusive=False, maximum=Decimal(1))
+    ),
+    WithJsonSchema(_decimal_schema(4)),
+]
+
+
+# --- counts ---------------------------------------------------------------------------------
+
+
+def _int_value(value: Any) -> int | None:
+    """An int from an int or a string of digits (``${VAR}`` values are text); else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[-+]?[0-9]+", value.strip()):
+        return int(value.strip())
+    return None
+
+
+def _positive_int(value: Any) -> int:
+    number = _int_value(value)
+    if number is None:
+        raise fail(f"must be a whole number, not {_describe(value)}")
+    if number < 1:
+        raise fail(f"must be at least 1, not {number}")
+    return number
+
+
+def _positive_number(value: Any) -> float:
+    number: float | None = _int_value(value)
+    if number is None and isinstance(value, float):
+        number = value
+    if number is None and isinstance(value, str) and _AMOUNT.fullmatch(value.strip()):
+        number = float(value)
+    if number is None:
+        raise fail(f"must be a number, not {_describe(value)}")
+    if number <= 0:
+        raise fail(f"must be greater than 0, not {number:g}")
+    return float(number)
+
+
+def _auto_or_count(value: Any) -> Literal["auto"] | int:
+    if value == "auto":
+        return "auto"
+    number = _int_value(value)
+    if number is None or not 1 <= number <= MAX_COUNT:
+        raise fail(
+            f"must be 'auto' or a whole number from 1 to {MAX_COUNT}, not {_describe(value)}"
+        )
+    return number
+
+
+def _quantity(value: Any) -> int | str:
+    number = _int_value(value)
+    if number is not None:
+        if number < 1:
+            raise fail(f"must be at least 1, not {number}", "Leave rows without a grant out.")
+        return number
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise fail(f"must be a whole number or a column name, not {_describe(value)}")
+
+
+def _sheet(value: Any) -> str | int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise fail(f"a sheet index counts from 0, not {value}")
+        return value
+    return _text_validator(None)(value)
+
+
+PositiveInt = Annotated[
+    int, PlainValidator(_positive_int), WithJsonSchema({"type": "integer", "minimum": 1})
+]
+PositiveNumber = Annotated[
+    float,
+    PlainValidator(_positive_number),
+    WithJsonSchema({"type": "number", "exclusiveMinimum": 0}),
+]
+AutoOrCount = Annotated[
+    Literal["auto"] | int,
+    PlainValidator(_auto_or_count),
+    WithJsonSchema(
+        {"anyOf": [{"const": "auto"}, {"type": "integer", "minimum": 1, "maximum": MAX_COUNT}]}
+    ),
+]
+Quantity = Annotated[
+    int | str,
+    PlainValidator(_quantity),
+    WithJsonSchema(
+        {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "minLength": 1}]}
+    ),
+]
+SheetRef = Annotated[
+    str | int,
+    PlainValidator(_sheet),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "minLength": 1}, {"type": "integer", "minimum": 0}]}
+    ),
+]
