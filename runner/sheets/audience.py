@@ -153,16 +153,25 @@ def _read_grid(
 def _check_settings(
     key: str, columns: Mapping[str, str], yaml_path: str | None, file: str
 ) -> list[Problem]:
-    if key in columns:
-        return []
-    where = Location(file=file, yaml_path=f"{yaml_path}.key" if yaml_path else None)
-    return [
-        Problem(
-            f"the key {key!r} is not one of the mapped columns ({', '.join(columns) or 'none'})",
-            where,
-            f"Add `{key}: <header text>` to the audience's columns, and run again.",
+    problems: list[Problem] = []
+    if ROW in columns:
+        problems.append(
+            Problem(
+                f"{ROW!r} cannot be a column name: it holds the row numbers",
+                Location(file=file, yaml_path=f"{yaml_path}.columns" if yaml_path else None),
+                f"Rename `{ROW}` in the audience's columns, and run again.",
+            )
         )
-    ]
+    if key not in columns:
+        problems.append(
+            Problem(
+                f"the key {key!r} is not one of the mapped columns "
+                f"({', '.join(columns) or 'none'})",
+                Location(file=file, yaml_path=f"{yaml_path}.key" if yaml_path else None),
+                f"Add `{key}: <header text>` to the audience's columns, and run again.",
+            )
+        )
+    return problems
 
 
 def _kind(path: Path) -> tuple[str, Problem | None]:
@@ -192,12 +201,14 @@ _TYPE_HINT = "Use a .xlsx workbook or a .csv file (UTF-8 or GB18030), and run ag
 def _column_names(header: list[str | None]) -> list[str]:
     """Unique column names: the header text, column_N when empty, NAME_duplicated_K repeats."""
     names: list[str] = []
-    seen: dict[str, int] = {}
+    taken: set[str] = set()
     for position, text in enumerate(header, start=1):
-        name = text if text is not None and text.strip(WHITESPACE) else f"column_{position}"
-        count = seen.get(name, 0)
-        seen[name] = count + 1
-        names.append(name if count == 0 else f"{name}_duplicated_{count - 1}")
+        base = text if text is not None and text.strip(WHITESPACE) else f"column_{position}"
+        name, count = base, 0
+        while name in taken or name == ROW:
+            name, count = f"{base}_duplicated_{count}", count + 1
+        taken.add(name)
+        names.append(name)
     return names
 
 
