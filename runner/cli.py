@@ -95,3 +95,11 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
 # Commands are registered below; each lives in the module that owns its concept and is
 # imported here only to be wired in.
+
+
+@cli.command("schema")
+def schema_command() -> None:
+    """Print the campaign file's JSON Schema (for editors via yaml-language-server)."""
+    from runner.spec import json_schema
+
+    click.echo(json.dumps(json_schema(), ensure_ascii=False, indent=2))
