@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,35 @@ def test_a_broken_workbook_is_reported(tmp_path: Path) -> None:
     (problem,) = problems_of(excinfo)
     assert "cannot open" in problem.message
     assert problem.hint is not None
+
+
+_HAND_WRITTEN_SHEET = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    "<x:sheetData>"
+    '<x:row r="2"><x:c t="inlineStr"><x:is><x:t>客户ID</x:t></x:is></x:c>'
+    '<x:c t="inlineStr"><x:is><x:r><x:t>客户</x:t></x:r><x:r><x:t>编码</x:t></x:r></x:is></x:c>'
+    "</x:row>"
+    '<x:row><x:c><x:v>6.8560831792951885E+18</x:v></x:c><x:c t="inlineStr"><x:is><x:t>CUS1'
+    "</x:t></x:is></x:c></x:row>"
+    '<x:row><x:c t="inlineStr"><x:is><x:t>123</x:t></x:is></x:c><x:c t="inlineStr"><x:is>'
+    "<x:t>CUS2</x:t></x:is></x:c></x:row>"
+    "</x:sheetData></x:worksheet>"
+)
+
+
+def test_prefixed_xml_inline_strings_and_cells_without_references(tmp_path: Path) -> None:
+    """A sheet written by another tool (x: prefix, inline strings, no cell refs) is read right."""
+    base = write_xlsx(tmp_path / "base.xlsx", {"S": [["x"]]})
+    path = tmp_path / "other.xlsx"
+    with zipfile.ZipFile(base) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = _HAND_WRITTEN_SHEET.encode()
+            target.writestr(item, data)
+    with pytest.raises(InvalidInput) as excinfo:
+        read_audience("a", path, key="cm_code", columns={"cm_code": "客户编码", "cm_id": "客户ID"})
+    (problem,) = problems_of(excinfo)
+    assert (problem.where.row, problem.where.column) == (3, "客户ID")
+    assert "6.8560831792951885E+18" in problem.message
