@@ -8,13 +8,14 @@ Exit codes: 0 ok, 1 some work failed, 2 invalid input or usage, 3 needs human re
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from typing import Any, NoReturn
 
 import click
 
-from runner import __version__, logs
+from runner import __version__, api, logs
 from runner.errors import RunnerError
 
 __all__ = ["cli", "main"]
@@ -103,3 +104,28 @@ def schema_command() -> None:
     from runner.spec import json_schema
 
     click.echo(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+
+
+@cli.command("api")
+@click.argument("operation", type=click.Choice(api.OPERATIONS))
+@click.argument("payload", metavar="[JSON]", default="{}")
+@click.option("--base-url", help="OpenAPI address; overrides WAIQIN_BASE_URL.")
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=float,
+    default=15.0,
+    show_default=True,
+    help="Seconds to wait for the answer.",
+)
+def api_command(operation: str, payload: str, base_url: str | None, timeout_s: float) -> int:
+    """Make ONE signed call to OPERATION with the JSON body and print its response_data.
+
+    Credentials come from WAIQIN_OPENID and WAIQIN_APPKEY. Nothing is retried and
+    paginated reads return just the page asked for.
+    """
+    body = api.parse_payload(payload)
+    credentials = api.Credentials.from_env(base_url=base_url)
+    data = asyncio.run(api.call_once(operation, body, credentials=credentials, timeout_s=timeout_s))
+    click.echo(api.format_response(data))
+    return EXIT_OK

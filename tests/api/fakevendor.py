@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
+
 from runner.api import sign
 
 APPKEY = "TESTAPPKEY0secret42"

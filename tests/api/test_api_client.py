@@ -31,9 +31,7 @@ from .fakevendor import OPENID, FakeVendor, envelope, raw
 VOUCHER_ID = "6812072753231956829"
 
 
-def client_for(
-    creds: Credentials, vendor: FakeVendor, **kwargs: object
-) -> VoucherClient:
+def client_for(creds: Credentials, vendor: FakeVendor, **kwargs: object) -> VoucherClient:
     return VoucherClient(creds, transport=vendor.transport(), **kwargs)  # type: ignore[arg-type]
 
 

@@ -17,7 +17,11 @@ from .fakevendor import APPKEY, OPENID
 
 def test_from_env_reads_the_three_variables() -> None:
     """WAIQIN_OPENID, WAIQIN_APPKEY and WAIQIN_BASE_URL fill the credentials."""
-    env = {"WAIQIN_OPENID": OPENID, "WAIQIN_APPKEY": APPKEY, "WAIQIN_BASE_URL": "https://x.qince.com/"}
+    env = {
+        "WAIQIN_OPENID": OPENID,
+        "WAIQIN_APPKEY": APPKEY,
+        "WAIQIN_BASE_URL": "https://x.qince.com/",
+    }
     creds = Credentials.from_env(env)
     assert (creds.openid, creds.appkey) == (OPENID, APPKEY)
     assert creds.base_url == "https://x.qince.com"
@@ -48,7 +52,8 @@ def test_missing_appkey_is_named() -> None:
     assert "WAIQIN_APPKEY" in info.value.message
     assert "WAIQIN_OPENID" not in info.value.message
     assert info.value.exit_code == 4
-    assert info.value.hint is not None and "export" in info.value.hint
+    assert info.value.hint is not None
+    assert "export" in info.value.hint
 
 
 def test_missing_both_and_empty_values_are_named() -> None:
@@ -63,7 +68,8 @@ def test_bad_base_url_is_an_environment_problem() -> None:
     """A base URL that is not http(s) is refused with a hint naming WAIQIN_BASE_URL."""
     with pytest.raises(EnvironmentProblem) as info:
         Credentials(openid=OPENID, appkey=APPKEY, base_url="openapi.waiqin365.com")
-    assert info.value.hint is not None and "WAIQIN_BASE_URL" in info.value.hint
+    assert info.value.hint is not None
+    assert "WAIQIN_BASE_URL" in info.value.hint
 
 
 def test_repr_masks_openid_and_hides_appkey() -> None:

@@ -38,13 +38,19 @@ VOUCHER_EXAMPLE = """[{"id":6856083179295188426,"name":"cesfdfs","startDate":"20
 "requiredType":"0","isFinish":"N","doorsillAmount":"222.00","doorsillType":"Y","eachCmNum":1,
 "hasRequired":"N","cmInfos":[{"id":8833956197749704288,"code":"CUS010043","name":"新增的终端"}]}]"""
 
-USAGE_EXAMPLE = """[{"end_date":"2022-10-31","order_no":"DD20221020000017","voucher_name":"10元优惠券",
-"discounts_type":"GDMZ","receive_time":"2022-10-20 13:25","create_type":"ZZ","cm_code":"CUS010103",
+USAGE_EXAMPLE = """[{"end_date":"2022-10-31","order_no":"DD20221020000017",
+"voucher_name":"10元优惠券","discounts_type":"GDMZ","receive_time":"2022-10-20 13:25",
+"create_type":"ZZ","cm_code":"CUS010103",
 "distribute_time":"2022-10-20 13:25","order_create_time":"2022-10-20 13:27:20","money":"10.00",
 "business_from_name":"","cm_id":"9139133117350330302","cm_name":"fx0906","max_discounts_amount":"",
 "order_amount":"100","voucher_id":"7087421684223516948","id":"4748332116608163964",
 "cm_source_code":"","voucher_amount":"10.00","doorsill_amount":"20.00",
 "order_id":"4748332116608163964","discounts_percent":"","start_date":"2022-10-20"}]"""
+
+
+def as_list(value: object) -> list[object]:
+    assert isinstance(value, list)
+    return value
 
 
 def test_add_voucher_wire_names_are_exactly_the_documented_ones() -> None:
@@ -87,7 +93,7 @@ def test_requests_refuse_unknown_fields() -> None:
 
 def test_voucher_info_parses_the_documented_example() -> None:
     """The documented example parses: exact string ids, int counts, nested lists."""
-    (item,) = loads_exact(VOUCHER_EXAMPLE)  # type: ignore[misc]
+    (item,) = as_list(loads_exact(VOUCHER_EXAMPLE))
     info = VoucherInfo.model_validate(item)
     assert info.id == "6856083179295188426"
     assert (info.num, info.each_cm_num) == (2, 1)
@@ -101,7 +107,7 @@ def test_voucher_info_parses_the_documented_example() -> None:
 
 
 def test_voucher_info_accepts_both_spellings_of_prod_brands_and_null_lists() -> None:
-    """"prodBrand" (table) and "prodBrands" (example) both fill prod_brands; null lists are []."""
+    """ "prodBrand" (table) and "prodBrands" (example) both fill prod_brands; null lists are []."""
     for key in ("prodBrand", "prodBrands"):
         info = VoucherInfo.model_validate(
             {"id": "1", key: [{"pdBrandId": 77, "prodBrandName": "B"}], "cmLevels": None}
@@ -118,7 +124,7 @@ def test_unknown_response_fields_are_kept() -> None:
 
 def test_voucher_usage_parses_the_documented_example() -> None:
     """The documented usage row parses with every id as exact text."""
-    (item,) = loads_exact(USAGE_EXAMPLE)  # type: ignore[misc]
+    (item,) = as_list(loads_exact(USAGE_EXAMPLE))
     usage = VoucherUsage.model_validate(item)
     assert usage.id == "4748332116608163964"
     assert usage.cm_id == "9139133117350330302"

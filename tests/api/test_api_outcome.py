@@ -119,8 +119,10 @@ def test_http_429_is_pushed_back_with_or_without_retry_after() -> None:
     """429 is PushedBack; its Retry-After seconds become retry_after."""
     plain = classify(raw("", status=429))
     timed = classify(raw("", status=429, headers={"Retry-After": "7"}))
-    assert isinstance(plain, PushedBack) and plain.retry_after is None
-    assert isinstance(timed, PushedBack) and timed.retry_after == 7.0
+    assert isinstance(plain, PushedBack)
+    assert plain.retry_after is None
+    assert isinstance(timed, PushedBack)
+    assert timed.retry_after == 7.0
     assert timed.status_code == 429
 
 
@@ -128,8 +130,10 @@ def test_http_503_is_pushed_back_only_with_retry_after() -> None:
     """503 with Retry-After is PushedBack; a bare 503 is OutcomeUnknown."""
     with_header = classify(raw("busy", status=503, headers={"Retry-After": "2"}))
     bare = classify(raw("busy", status=503))
-    assert isinstance(with_header, PushedBack) and with_header.retry_after == 2.0
-    assert isinstance(bare, OutcomeUnknown) and bare.status_code == 503
+    assert isinstance(with_header, PushedBack)
+    assert with_header.retry_after == 2.0
+    assert isinstance(bare, OutcomeUnknown)
+    assert bare.status_code == 503
 
 
 @pytest.mark.parametrize("status", [500, 502, 504])
@@ -174,7 +178,7 @@ def test_too_frequent_refusals_are_pushed_back(message: str) -> None:
 
 
 def test_configured_transient_message_is_pushed_back_only_when_configured() -> None:
-    """"系统繁忙" is PushedBack when the campaign lists it, Refused otherwise."""
+    """ "系统繁忙" is PushedBack when the campaign lists it, Refused otherwise."""
     response = envelope(None, code="1", msg="系统繁忙,请稍后再试")
     assert isinstance(classify(response), PushedBack)
     refused = classify(response, OutcomeRules())
@@ -209,9 +213,9 @@ def test_parse_retry_after_seconds_and_dates() -> None:
     now = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
     assert parse_retry_after("120") == 120.0
     assert parse_retry_after(" 1.5 ") == 1.5
-    assert parse_retry_after(format_datetime(now + timedelta(seconds=30), usegmt=True), now=now) == (
-        30.0
-    )
+    assert parse_retry_after(
+        format_datetime(now + timedelta(seconds=30), usegmt=True), now=now
+    ) == (30.0)
     assert parse_retry_after(format_datetime(now - timedelta(hours=1), usegmt=True), now=now) == 0.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after("") is None

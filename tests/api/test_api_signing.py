@@ -10,9 +10,7 @@ import pytest
 
 from runner.api import beijing_timestamp, new_msg_id, sign
 
-VECTOR_BODY = (
-    '{"org_id":"ORG001","org_name":"南京掌控网络","org_parent_id":"","org_sequence":001}'
-)
+VECTOR_BODY = '{"org_id":"ORG001","org_name":"南京掌控网络","org_parent_id":"","org_sequence":001}'
 VECTOR_APPKEY = "BFCO0PAgIUgd50c0l6"
 VECTOR_TS = "20150806142836"
 VECTOR_DIGEST = "74267bf0cae0998a719879ec9b3c7780"
@@ -55,7 +53,7 @@ def test_timestamp_converts_other_zones_and_crosses_midnight() -> None:
 def test_naive_datetime_is_refused() -> None:
     """A naive datetime is ambiguous and raises ValueError instead of guessing a zone."""
     with pytest.raises(ValueError, match="aware"):
-        beijing_timestamp(datetime(2024, 1, 1, 12, 0, 0))  # noqa: DTZ001
+        beijing_timestamp(datetime(2024, 1, 1, 12, 0, 0))
 
 
 def test_timestamp_defaults_to_now() -> None:
