@@ -12,8 +12,10 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
 from typing import Self, TypeVar
@@ -74,11 +76,30 @@ _HEADERS = {
 _USE_STATUSES: tuple[UseStatus, ...] = ("0", "1", "2")
 _log = structlog.get_logger("runner.api")
 
+_MSG_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
+
 M = TypeVar("M", bound=BaseModel)
 
 
+@dataclass(frozen=True, repr=False)
+class _Signed:
+    """One attempt's signed request. It holds the digest: never logged, never shown."""
+
+    body: bytes
+    url: str
+    msg_id: str
+    secrets: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return f"_Signed(msg_id={self.msg_id!r})"
+
+
 class VoucherClient:
-    """Async client of the seven voucher endpoints around one ``httpx.AsyncClient``."""
+    """Async client of the seven voucher endpoints around one ``httpx.AsyncClient``.
+
+    Every HTTP attempt (each page, each retry) runs inside ``throttle.slot()``. Writes take
+    an optional ``msg_id`` so that the caller can record it before the request leaves.
+    """
 
     def __init__(
         self,
@@ -122,39 +143,52 @@ class VoucherClient:
 
     # --- one attempt --------------------------------------------------------------------
 
-    async def _attempt(self, operation: str, payload: Mapping[str, object]) -> Envelope:
+    async def _attempt(
+        self, operation: str, payload: Mapping[str, object], *, msg_id: str | None = None
+    ) -> Envelope:
         """Sign and POST *payload* once; the OK envelope, or the classified error."""
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        timestamp, msg_id = beijing_timestamp(), new_msg_id()
-        creds = self._credentials
-        digest = sign(body, creds.appkey, timestamp)
-        path = f"/api/voucher/v1/{operation}/{quote(creds.openid, safe='')}/{timestamp}/{digest}"
-        url = f"{creds.base_url}{path}/{msg_id}"
-        secrets = (url, path, digest, creds.appkey)
+        signed = self._sign(operation, payload, msg_id if msg_id is not None else new_msg_id())
         started = time.monotonic()
-        status: int | None = None
         async with self._throttle.slot():
             try:
-                try:
-                    response = await self._http.post(
-                        url, content=body.encode("utf-8"), headers=_HEADERS
-                    )
-                except (httpx.HTTPError, httpx.InvalidURL) as exc:
-                    raise from_transport_error(
-                        exc, operation=operation, msg_id=msg_id, secrets=secrets
-                    ) from None
-                status = response.status_code
-                envelope = check_response(
-                    response, operation=operation, msg_id=msg_id, rules=self._rules, secrets=secrets
-                )
+                envelope, status = await self._exchange(operation, signed)
             except ApiError as err:
                 if isinstance(err, PushedBack):
                     self._throttle.pushed_back(err.retry_after)
-                _log_call(operation, msg_id, status, err, started)
+                _log_call(operation, signed.msg_id, err.status_code, err, started)
                 raise
             self._throttle.succeeded()
-        _log_call(operation, msg_id, status, None, started)
+        _log_call(operation, signed.msg_id, status, None, started)
         return envelope
+
+    def _sign(self, operation: str, payload: Mapping[str, object], msg_id: str) -> _Signed:
+        """Serialise the body once, sign exactly that text, and build the URL around it."""
+        if not _MSG_ID.fullmatch(msg_id):
+            raise ValueError("msg_id must be 1-64 letters, digits, '-' or '_'")
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        creds = self._credentials
+        timestamp = beijing_timestamp()
+        digest = sign(body, creds.appkey, timestamp)
+        path = f"/api/voucher/v1/{operation}/{quote(creds.openid, safe='')}/{timestamp}/{digest}"
+        url = f"{creds.base_url}{path}/{msg_id}"
+        return _Signed(body.encode("utf-8"), url, msg_id, (url, path, digest, creds.appkey))
+
+    async def _exchange(self, operation: str, signed: _Signed) -> tuple[Envelope, int]:
+        """POST the signed bytes; the OK envelope and HTTP status, or the classified error."""
+        try:
+            response = await self._http.post(signed.url, content=signed.body, headers=_HEADERS)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise from_transport_error(
+                exc, operation=operation, msg_id=signed.msg_id, secrets=signed.secrets
+            ) from None
+        envelope = check_response(
+            response,
+            operation=operation,
+            msg_id=signed.msg_id,
+            rules=self._rules,
+            secrets=signed.secrets,
+        )
+        return envelope, response.status_code
 
     # --- reads: retried -------------------------------------------------------------------
 
@@ -275,28 +309,33 @@ class VoucherClient:
         envelope = await self._attempt(operation, payload)
         return envelope.response_data
 
-    async def add_voucher_info(self, req: AddVoucherRequest) -> str:
-        """Create a voucher (one attempt, never retried here); its voucherId."""
+    async def add_voucher_info(self, req: AddVoucherRequest, *, msg_id: str | None = None) -> str:
+        """Create a voucher (one attempt, never retried here); its voucherId.
+
+        *msg_id* lets the caller record the request id before sending (default: a fresh one).
+        """
         operation = "addVoucherInfo"
-        envelope = await self._attempt(operation, req.to_wire())
+        envelope = await self._attempt(operation, req.to_wire(), msg_id=msg_id)
         data = envelope.response_data
         if isinstance(data, str) and data.strip().isdigit():
             return data.strip()
         return _parse(AddVoucherResponse, data, operation, envelope.msg_id).voucher_id
 
-    async def finish_voucher(self, voucher_id: str) -> None:
+    async def finish_voucher(self, voucher_id: str, *, msg_id: str | None = None) -> None:
         """Stop a voucher (one attempt)."""
         operation = "finishVoucher"
         req = _request(operation, FinishVoucherRequest, voucher_id=voucher_id)
-        await self._attempt(operation, req.to_wire())
+        await self._attempt(operation, req.to_wire(), msg_id=msg_id)
 
-    async def modify_voucher_end_date(self, voucher_id: str, end_date: str | date) -> None:
+    async def modify_voucher_end_date(
+        self, voucher_id: str, end_date: str | date, *, msg_id: str | None = None
+    ) -> None:
         """Move a voucher's end date (yyyy-MM-dd) (one attempt)."""
         operation = "modifyVoucherEndDate"
         req = _request(
             operation, ModifyVoucherEndDateRequest, voucher_id=voucher_id, end_date=end_date
         )
-        await self._attempt(operation, req.to_wire())
+        await self._attempt(operation, req.to_wire(), msg_id=msg_id)
 
     async def receive_voucher_info(
         self,
@@ -307,8 +346,12 @@ class VoucherClient:
         cm_source_code: str | None = None,
         voucher_name: str | None = None,
         receive_time: str | datetime | None = None,
+        msg_id: str | None = None,
     ) -> object:
-        """Grant a voucher to the customer named by exactly one key (one attempt, never retried)."""
+        """Grant a voucher to the customer named by exactly one key (one attempt, never retried).
+
+        Returns the raw ``response_data``; *msg_id* as for :meth:`add_voucher_info`.
+        """
         operation = "receiveVoucherInfo"
         keys = {"cm_id": cm_id, "cm_code": cm_code, "cm_source_code": cm_source_code}
         given = [k for k in CUSTOMER_KEYS if keys[k] not in (None, "")]
@@ -326,7 +369,7 @@ class VoucherClient:
             receive_time=receive_time,
             **{given[0]: keys[given[0]]},
         )
-        envelope = await self._attempt(operation, req.to_wire())
+        envelope = await self._attempt(operation, req.to_wire(), msg_id=msg_id)
         return envelope.response_data
 
 

@@ -358,3 +358,22 @@ async def test_bad_arguments_fail_before_sending(creds: Credentials, vendor: Fak
         with pytest.raises(UsageError, match="page_length"):
             await client.get_cm_infos(VOUCHER_ID, page_length=0)
     assert vendor.seen == []
+
+
+async def test_writes_use_the_callers_msg_id(creds: Credentials, vendor: FakeVendor) -> None:
+    """A msg_id given by the caller (recorded in the ledger first) is the one on the wire."""
+    async with client_for(creds, vendor) as client:
+        await client.receive_voucher_info(VOUCHER_ID, cm_code="C1", msg_id="job42-attempt1")
+        await client.finish_voucher(VOUCHER_ID, msg_id="abc_DEF-9")
+    assert [s.msg_id for s in vendor.seen] == ["job42-attempt1", "abc_DEF-9"]
+    assert all(s.signature_ok for s in vendor.seen)
+
+
+async def test_unsafe_msg_id_is_refused_before_sending(
+    creds: Credentials, vendor: FakeVendor
+) -> None:
+    """A msg_id that would break the URL path is a ValueError and nothing is sent."""
+    async with client_for(creds, vendor) as client:
+        with pytest.raises(ValueError, match="msg_id"):
+            await client.finish_voucher(VOUCHER_ID, msg_id="../../other")
+    assert vendor.seen == []
