@@ -129,3 +129,33 @@ def api_command(operation: str, payload: str, base_url: str | None, timeout_s: f
     data = asyncio.run(api.call_once(operation, body, credentials=credentials, timeout_s=timeout_s))
     click.echo(api.format_response(data))
     return EXIT_OK
+
+
+@cli.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8787, show_default=True, help="0 picks a free port.")
+@click.option("--openid", envvar="WAIQIN_OPENID", help="Expected openid [env WAIQIN_OPENID].")
+@click.option(
+    "--appkey", envvar="WAIQIN_APPKEY", help="Expected signing appkey [env WAIQIN_APPKEY]."
+)
+@click.option("--rate", type=float, help="Requests per second over all operations; none = off.")
+@click.option(
+    "--rate-mode",
+    type=click.Choice(["http429", "refusal"]),
+    default="http429",
+    show_default=True,
+    help="Push back with HTTP 429, or with a 200 'too frequent' refusal.",
+)
+@click.option(
+    "--faults", default="", metavar="SPEC", help="e.g. lost_response=0.05,latency=20ms~10ms"
+)
+@click.option("--customers", type=click.Path(dir_okay=False), help="Customer CSV/XLSX file.")
+@click.option("--generate", type=click.IntRange(min=0), help="Made-up customers [default 50].")
+@click.option("--state", type=click.Path(dir_okay=False), help="JSON state file, kept on restart.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for ids and faults.")
+@click.option("--timestamp-window", type=float, help="Refuse timestamps this many seconds off.")
+def sandbox_command(**options: Any) -> int:
+    """Serve the voucher API simulator in the foreground until Ctrl-C."""
+    from runner.sandbox._serve import serve
+
+    return serve(**options, echo=click.echo)
