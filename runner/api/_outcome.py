@@ -77,6 +77,10 @@ _UNKNOWN_HINT = (
     "before sending it again."
 )
 _PUSHBACK_HINT = "The server asked to slow down; wait and retry at a lower rate."
+_REFUSED_HINT = (
+    "The server refused this call and its return_msg says why: fix the request (or list the "
+    "message under api.transient_messages if it means 'busy, try later') and rerun."
+)
 
 
 @dataclass(frozen=True)
@@ -217,13 +221,15 @@ def _refusal(
         )
         error.hint = _PUSHBACK_HINT
         return error
-    return Refused(
+    refused = Refused(
         operation=operation,
         return_code=envelope.return_code,
         return_msg=return_msg,
         msg_id=msg_id,
         status_code=status,
     )
+    refused.hint = _REFUSED_HINT
+    return refused
 
 
 def _unknown(message: str, operation: str, msg_id: str, status: int | None) -> OutcomeUnknown:

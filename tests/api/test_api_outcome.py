@@ -192,6 +192,8 @@ def test_other_refusals_keep_code_and_message_verbatim() -> None:
     assert err.return_code == "40001"
     assert err.return_msg == "该客户已领取过此优惠券 "
     assert err.msg_id == "m1"
+    assert err.hint is not None
+    assert "transient_messages" in err.hint
 
 
 def test_refusal_echoing_the_digest_is_scrubbed() -> None:
