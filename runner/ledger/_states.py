@@ -4,9 +4,10 @@
 
     planned ──mark_sending──▶ sending ──▶ done/created | failed | unknown
                                  └──mark_not_sent──▶ planned
-    unknown ──adopt──▶ done/created      failed ──retry──▶ planned
-    unknown ──absent─▶ planned           review ──resolve─▶ planned | done/created
-    unknown ──review─▶ review
+    unknown ──adopt───▶ done/created     failed ──retry──▶ planned
+    unknown ──absent──▶ planned          review ──resolve─▶ planned | done/created
+    unknown ──review──▶ review
+    unknown ──refused─▶ failed   (proven not applied, and the server's answer was a refusal)
 
 Jobs end in ``done``, vouchers in ``created``; otherwise both follow the same machine.
 Each move has exactly one state it starts from, so the ledger checks it with one
@@ -61,6 +62,7 @@ def _moves(finished: str) -> dict[str, Move]:
         Move("adopt", "unknown", finished),
         Move("mark_absent", "unknown", "planned"),
         Move("mark_review", "unknown", "review"),
+        Move("mark_refused", "unknown", "failed"),
         Move("retry_failed", "failed", "planned"),
         Move("resolve_review_planned", "review", "planned"),
         Move("resolve_review_finished", "review", finished),

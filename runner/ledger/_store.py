@@ -318,6 +318,19 @@ class Ledger:
         change = errored(job_id, reason, **(detail or {}))
         self._move("job", "mark_review", "mark_review", [change])
 
+    def mark_refused(
+        self,
+        job_id: str,
+        *,
+        error: str,
+        return_code: str | None = None,
+        return_msg: str | None = None,
+        detail: Mapping[str, object] | None = None,
+    ) -> None:
+        """unknown → failed: proven not granted, and the server's answer was a refusal."""
+        change = failed(job_id, return_code, return_msg, error, detail)
+        self._move("job", "mark_refused", "mark_refused", [change])
+
     def retry_failed(self, job_id: str) -> None:
         """failed → planned: send it again (e.g. ``runner retry-failed``)."""
         self.retry_failed_many([job_id])

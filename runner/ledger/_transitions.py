@@ -147,13 +147,18 @@ def created(entity_id: str, remote_id: str, detail: Mapping[str, object] | None)
 
 
 def failed(
-    entity_id: str, return_code: str | None, return_msg: str | None, error: str | None
+    entity_id: str,
+    return_code: str | None,
+    return_msg: str | None,
+    error: str | None,
+    detail: Mapping[str, object] | None = None,
 ) -> Change:
     """→ failed: the server's code and message verbatim, and an error text."""
     text = error or f"refused: return_code={return_code} return_msg={return_msg}"
     sets = {"return_code": return_code, "return_msg": return_msg, "last_error": text}
-    detail = {"return_code": return_code, "return_msg": return_msg, "error": text}
-    return Change(entity_id, sets, detail)
+    extra = detail or {}
+    logged = {"return_code": return_code, "return_msg": return_msg, "error": text, **extra}
+    return Change(entity_id, sets, logged)
 
 
 def errored(entity_id: str, error: str, **detail: object) -> Change:

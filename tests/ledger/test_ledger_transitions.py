@@ -26,6 +26,11 @@ JOB_MOVES: dict[str, tuple[JobState, JobState, JobAction]] = {
     "adopt": ("unknown", "done", lambda lg, j: lg.adopt(j, remote_ref=BIG_ID)),
     "mark_absent": ("unknown", "planned", lambda lg, j: lg.mark_absent(j)),
     "mark_review": ("unknown", "review", lambda lg, j: lg.mark_review(j, reason="ambiguous")),
+    "mark_refused": (
+        "unknown",
+        "failed",
+        lambda lg, j: lg.mark_refused(j, error="refused: return_code=1", detail={"remote": 0}),
+    ),
     "retry_failed": ("failed", "planned", lambda lg, j: lg.retry_failed(j)),
     "resolve_review→planned": (
         "review",
