@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import PlainValidator, WithJsonSchema
+from pydantic import BeforeValidator, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -177,7 +177,7 @@ def _date(value: Any) -> date:
 
 DateText = Annotated[
     date,
-    PlainValidator(_date),
+    BeforeValidator(_date),
     WithJsonSchema({"type": "string", "format": "date", "pattern": _DATE.pattern}),
 ]
 
