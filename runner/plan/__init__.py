@@ -1,0 +1,35 @@
+"""The job plan: what a campaign will create and grant, computed without any network.
+
+``load_plan(path)`` reads the campaign and its spreadsheets and returns the
+:class:`Plan`: every voucher's complete ``addVoucherInfo`` payload with its fingerprint,
+one job row per grant call (with a stable job id) and the plan hash. ``summarize`` and
+``write_preview`` turn it into the preview a campaign manager approves (``runner plan``).
+"""
+
+from __future__ import annotations
+
+from runner.plan._build import build_plan, load_plan
+from runner.plan._ids import canonical_json, fingerprint, job_id, plan_hash
+from runner.plan._ledger import ledger_diff, ledger_rows
+from runner.plan._model import JOB_COLUMNS, Plan, PlannedVoucher
+from runner.plan._preview import preview_campaign, summarize, write_preview
+from runner.plan._render import markdown, print_preview
+
+__all__ = [
+    "JOB_COLUMNS",
+    "Plan",
+    "PlannedVoucher",
+    "build_plan",
+    "canonical_json",
+    "fingerprint",
+    "job_id",
+    "ledger_diff",
+    "ledger_rows",
+    "load_plan",
+    "markdown",
+    "plan_hash",
+    "preview_campaign",
+    "print_preview",
+    "summarize",
+    "write_preview",
+]
