@@ -1,0 +1,36 @@
+"""Running a plan exactly once: create → grant → reconcile → verify, under a rate limit.
+
+The ledger's write-ahead rule holds everywhere: a row is ``sending`` and committed
+before its request leaves, and settled as soon as the answer is in. A request whose
+outcome is unknown is never resent before reconciliation proved it absent.
+"""
+
+from __future__ import annotations
+
+from runner.execute._context import ExecSettings, RunContext
+from runner.execute._run import RunOutcome, execute
+from runner.execute._settle import (
+    GrantDecision,
+    VoucherDecision,
+    matches_payload,
+    settle_customer,
+    settle_voucher,
+)
+from runner.execute._throttle import AdaptiveThrottle
+from runner.execute._verify import Mismatch, VerifyReport, verify
+
+__all__ = [
+    "AdaptiveThrottle",
+    "ExecSettings",
+    "GrantDecision",
+    "Mismatch",
+    "RunContext",
+    "RunOutcome",
+    "VerifyReport",
+    "VoucherDecision",
+    "execute",
+    "matches_payload",
+    "settle_customer",
+    "settle_voucher",
+    "verify",
+]

@@ -1,0 +1,82 @@
+"""One write (create or grant), attempted under the write-ahead rule.
+
+Each attempt is recorded as ``sending`` and committed before the request leaves.
+NotSent and PushedBack are retried with stamina's backoff and jitter (a PushedBack's
+Retry-After is the least wait); any other outcome ends the loop and is returned for
+the caller to record. Nothing here ever resends after an unknown outcome.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import stamina
+
+from runner.api import new_msg_id
+from runner.errors import NotSent, OutcomeUnknown, PushedBack, Refused
+from runner.execute._context import RunContext
+
+__all__ = ["AttemptResult", "attempt_write"]
+
+Settled = Literal["ok", "unknown", "refused", "not_sent", "stopped"]
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """How a write ended, with the value or the error that ended it."""
+
+    outcome: Settled
+    value: object = None
+    error: NotSent | PushedBack | OutcomeUnknown | Refused | None = None
+
+
+class _Stopped(Exception):
+    """The run is stopping: no new attempt starts."""
+
+
+def _backoff(exc: Exception) -> bool | float:
+    if isinstance(exc, PushedBack) and exc.retry_after is not None:
+        return exc.retry_after + random.uniform(0.0, 0.5)
+    return isinstance(exc, NotSent | PushedBack)
+
+
+async def attempt_write(
+    ctx: RunContext,
+    *,
+    mark_sending: Callable[[str], None],
+    mark_not_sent: Callable[[str], None],
+    send: Callable[[str], Awaitable[object]],
+) -> AttemptResult:
+    """Attempt one write until it is answered, unknown, refused or retries run out."""
+    settings = ctx.settings
+    try:
+        async for attempt in stamina.retry_context(
+            on=_backoff,
+            attempts=settings.max_attempts,
+            timeout=None,
+            wait_initial=settings.wait_initial_s,
+            wait_max=settings.wait_max_s,
+        ):
+            with attempt:
+                if ctx.stopping:
+                    raise _Stopped
+                msg_id = new_msg_id()
+                mark_sending(msg_id)
+                try:
+                    value = await send(msg_id)
+                except (NotSent, PushedBack) as err:
+                    mark_not_sent(err.message)
+                    raise
+                return AttemptResult("ok", value)
+    except _Stopped:
+        return AttemptResult("stopped")
+    except (NotSent, PushedBack) as err:
+        return AttemptResult("not_sent", error=err)
+    except OutcomeUnknown as err:
+        return AttemptResult("unknown", error=err)
+    except Refused as err:
+        return AttemptResult("refused", error=err)
+    raise AssertionError("stamina.retry_context ended without an attempt")  # pragma: no cover

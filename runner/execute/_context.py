@@ -1,0 +1,45 @@
+"""What every phase of a run shares: the ledger, the client, the throttle, the stop flag."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+
+from runner.api import VoucherClient
+from runner.execute._progress import ProgressSink
+from runner.execute._throttle import AdaptiveThrottle
+from runner.ledger import Ledger
+
+__all__ = ["ExecSettings", "RunContext"]
+
+
+@dataclass(frozen=True)
+class ExecSettings:
+    """How hard a run tries; defaults suit the vendor, tests shorten the waits."""
+
+    max_attempts: int = 6
+    wait_initial_s: float = 0.5
+    wait_max_s: float = 30.0
+    settle_s: float = 2.0  # wait before reading remote truth after an unknown outcome
+    rounds: int = 6  # grant passes, each followed by reconciliation
+    drain_s: float = 30.0  # how long in-flight calls may finish after SIGINT/SIGTERM
+
+
+@dataclass
+class RunContext:
+    """The shared state of one run."""
+
+    ledger: Ledger
+    client: VoucherClient
+    throttle: AdaptiveThrottle
+    settings: ExecSettings = field(default_factory=ExecSettings)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    progress: ProgressSink | None = None
+    calls: Counter[str] = field(default_factory=Counter)
+    not_sent_jobs: int = 0
+
+    @property
+    def stopping(self) -> bool:
+        """True once SIGINT/SIGTERM asked the run to stop starting new calls."""
+        return self.stop.is_set()

@@ -1,0 +1,134 @@
+"""Reconciliation: settle every ``unknown`` row against the remote truth.
+
+Runs only while no write is in flight (between grant passes, and at the start of every
+run for rows a crash left behind), so remote counts cannot move under it. Listings are
+read once per voucher per pass: a thousand unknown grants cost a few paginated reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import structlog
+
+from runner.api import VoucherUsage
+from runner.execute._context import RunContext
+from runner.execute._grants import REFUSED_PREFIX
+from runner.execute._settle import settle_customer, settle_voucher
+from runner.ledger import JobRecord, VoucherRecord
+
+__all__ = ["RemoteGrants", "reconcile_jobs", "reconcile_voucher"]
+
+log = structlog.get_logger(__name__)
+BEIJING = timezone(timedelta(hours=8))
+
+
+class RemoteGrants:
+    """Granted instances of each voucher, read at most once per pass."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self._ctx = ctx
+        self._cache: dict[str, list[VoucherUsage]] = {}
+
+    async def instances(self, voucher_id: str) -> list[VoucherUsage]:
+        """Every instance of *voucher_id*, unused, used and expired."""
+        if voucher_id not in self._cache:
+            self._ctx.calls["queryVoucherUsedInfo"] += 3
+            self._cache[voucher_id] = await self._ctx.client.query_voucher_used_info(voucher_id)
+        return self._cache[voucher_id]
+
+    async def counts(self, voucher_id: str) -> dict[str, Counter[str]]:
+        """Instances per customer, under each key kind (cm_id, cm_code, cm_source_code)."""
+        per_kind: dict[str, Counter[str]] = defaultdict(Counter)
+        for usage in await self.instances(voucher_id):
+            for kind in ("cm_id", "cm_code", "cm_source_code"):
+                value = getattr(usage, kind, None)
+                if value:
+                    per_kind[kind][str(value)] += 1
+        return per_kind
+
+
+def _by_customer(jobs: Iterable[JobRecord]) -> dict[tuple[str, str], list[JobRecord]]:
+    grouped: dict[tuple[str, str], list[JobRecord]] = defaultdict(list)
+    for job in sorted(jobs, key=lambda j: (j.key_kind, j.customer_key, j.seq)):
+        grouped[(job.key_kind, job.customer_key)].append(job)
+    return grouped
+
+
+def _apply(ctx: RunContext, job: JobRecord, outcome: str, reason: str) -> None:
+    ledger, refused = ctx.ledger, (job.last_error or "").startswith(REFUSED_PREFIX)
+    if outcome == "adopt":
+        ledger.adopt(job.job_id, detail={"reason": reason})
+    elif outcome == "review":
+        ledger.mark_review(job.job_id, reason=reason)
+    elif refused:
+        ledger.mark_refused(
+            job.job_id, error=job.last_error or "refused", detail={"reason": reason}
+        )
+    else:
+        ledger.mark_absent(job.job_id, detail={"reason": reason})
+
+
+async def reconcile_jobs(ctx: RunContext, voucher_ids: Mapping[str, str]) -> int:
+    """Settle every unknown job of a created voucher; returns how many were settled."""
+    unknown = [j for j in ctx.ledger.jobs("unknown", active=None) if j.voucher_key in voucher_ids]
+    if not unknown:
+        return 0
+    await asyncio.sleep(ctx.settings.settle_s)
+    remote = RemoteGrants(ctx)
+    by_voucher: dict[str, list[JobRecord]] = defaultdict(list)
+    for job in unknown:
+        by_voucher[job.voucher_key].append(job)
+    for voucher_key, jobs in by_voucher.items():
+        counts = await remote.counts(voucher_ids[voucher_key])
+        confirmed = ctx.ledger.confirmed_grants(voucher_key)
+        for (kind, customer), customer_jobs in _by_customer(jobs).items():
+            decisions = settle_customer(
+                [j.job_id for j in customer_jobs],
+                remote=counts[kind][customer],
+                confirmed=confirmed.get(customer, 0),
+            )
+            for job, decision in zip(customer_jobs, decisions, strict=True):
+                _apply(ctx, job, decision.outcome, decision.reason)
+    log.info("reconciled jobs", settled=len(unknown), vouchers=len(by_voucher))
+    return len(unknown)
+
+
+def _sent_day(record: VoucherRecord) -> date:
+    today = datetime.now(BEIJING).date()
+    if record.sent_at is None:
+        return today
+    sent = datetime.fromisoformat(record.sent_at)
+    if sent.tzinfo is None:
+        sent = sent.replace(tzinfo=UTC)
+    return min(today, sent.astimezone(BEIJING).date())
+
+
+async def reconcile_voucher(ctx: RunContext, record: VoucherRecord) -> str | None:
+    """Settle one unknown voucher by fingerprint; its remote id when adopted."""
+    await asyncio.sleep(ctx.settings.settle_s)
+    start = _sent_day(record) - timedelta(days=1)
+    end = datetime.now(BEIJING).date() + timedelta(days=1)
+    ctx.calls["getVoucherInfos"] += 1
+    remote = await ctx.client.get_voucher_infos(start_create_date=start, end_create_date=end)
+    owned = frozenset(
+        v.remote_id
+        for v in ctx.ledger.vouchers(active=None)
+        if v.remote_id and v.voucher_key != record.voucher_key
+    )
+    items = [v.model_dump(by_alias=True) for v in remote]
+    decision = settle_voucher(record.fields, items, owned_ids=owned)
+    key = record.voucher_key
+    if decision.outcome == "adopt" and decision.remote_id is not None:
+        ctx.ledger.adopt_voucher(
+            key, remote_id=decision.remote_id, detail={"reason": decision.reason}
+        )
+    elif decision.outcome == "review":
+        ctx.ledger.mark_voucher_review(key, reason=decision.reason)
+    else:
+        ctx.ledger.mark_voucher_absent(key, detail={"reason": decision.reason})
+    log.info("reconciled voucher", voucher=key, outcome=decision.outcome, reason=decision.reason)
+    return decision.remote_id

@@ -1,0 +1,103 @@
+"""One run, start to end: create → (reconcile → grant)* → reconcile → verify.
+
+SIGINT/SIGTERM set the stop flag: no new call starts, calls in flight may finish for a
+bounded time, everything is recorded, and the caller writes the output files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import structlog
+
+from runner.execute._context import RunContext
+from runner.execute._grants import grant_pass
+from runner.execute._progress import make_progress
+from runner.execute._reconcile import reconcile_jobs
+from runner.execute._verify import VerifyReport, verify
+from runner.execute._vouchers import create_vouchers
+
+__all__ = ["RunOutcome", "execute"]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a run did: remote ids, verification, and whether it was interrupted."""
+
+    voucher_ids: dict[str, str]
+    verify: VerifyReport | None
+    interrupted: bool
+    not_sent_jobs: int
+    calls: dict[str, int] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def _stop_on_signals(ctx: RunContext) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+
+    def request_stop(sig: signal.Signals) -> None:
+        log.warning("stopping: no new calls start; in-flight calls may finish", signal=sig.name)
+        ctx.stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, request_stop, sig)
+            installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+def _grant_totals(ctx: RunContext, voucher_ids: dict[str, str]) -> dict[str, tuple[int, int]]:
+    totals: dict[str, tuple[int, int]] = {}
+    for key, states in ctx.ledger.counts().items():
+        if key in voucher_ids:
+            totals[key] = (states.get("done", 0), sum(states.values()))
+    return totals
+
+
+async def _grant_rounds(ctx: RunContext, voucher_ids: dict[str, str]) -> None:
+    for _ in range(ctx.settings.rounds):
+        await reconcile_jobs(ctx, voucher_ids)
+        todo = [j for j in ctx.ledger.jobs("planned") if j.voucher_key in voucher_ids]
+        if not todo or ctx.stopping:
+            return
+        await grant_pass(ctx, todo, voucher_ids)
+    await reconcile_jobs(ctx, voucher_ids)
+
+
+async def _phases(ctx: RunContext, *, bars: bool | None) -> RunOutcome:
+    voucher_ids = await create_vouchers(ctx)
+    with make_progress(_grant_totals(ctx, voucher_ids), bars=bars) as progress:
+        ctx.progress = progress
+        await _grant_rounds(ctx, voucher_ids)
+    ctx.progress = None
+    report = None if ctx.stopping else await verify(ctx, voucher_ids)
+    return RunOutcome(voucher_ids, report, ctx.stopping, ctx.not_sent_jobs, dict(ctx.calls))
+
+
+async def execute(ctx: RunContext, *, bars: bool | None = None) -> RunOutcome:
+    """Run every phase; on a stop signal, let in-flight calls finish within drain_s."""
+    with _stop_on_signals(ctx):
+        task = asyncio.ensure_future(_phases(ctx, bars=bars))
+        stop_wait = asyncio.ensure_future(ctx.stop.wait())
+        await asyncio.wait({task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            done, _ = await asyncio.wait({task}, timeout=ctx.settings.drain_s)
+            if not done:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        stop_wait.cancel()
+        if task.cancelled():
+            return RunOutcome({}, None, True, ctx.not_sent_jobs, dict(ctx.calls))
+        return task.result()

@@ -1,0 +1,127 @@
+"""Pure decisions: how remote truth settles jobs and vouchers whose outcome is unknown.
+
+No I/O here, so every rule is unit-tested on plain values. The executor feeds these
+functions what it read from the ledger and from the remote listings.
+
+Grants: for one customer of one voucher, the remote holds ``remote`` instances and the
+ledger has ``confirmed`` done jobs. The ``extra = remote - confirmed`` instances are
+grants whose response we lost: the unknown jobs with the lowest sequence numbers adopt
+them; the rest are proven absent and may be sent again. ``extra < 0`` means the remote
+holds fewer than the ledger confirms, which no retry can explain: a person decides.
+
+Vouchers: a voucher whose create response was lost is searched by fingerprint among
+the remote vouchers not already owned by another key. One match: adopt it. None: it
+was never created, send again. Several: never guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Literal
+
+__all__ = [
+    "GrantDecision",
+    "VoucherDecision",
+    "matches_payload",
+    "settle_customer",
+    "settle_voucher",
+]
+
+Outcome = Literal["adopt", "resend", "review"]
+
+
+@dataclass(frozen=True)
+class GrantDecision:
+    """What to do with one unknown job."""
+
+    job_id: str
+    outcome: Outcome
+    reason: str
+
+
+def settle_customer(
+    unknown_job_ids: Sequence[str], *, remote: int, confirmed: int
+) -> list[GrantDecision]:
+    """Settle one customer's unknown jobs (given lowest sequence first) for one voucher."""
+    extra = remote - confirmed
+    if extra < 0:
+        why = f"remote holds {remote} instance(s) but the ledger confirms {confirmed}"
+        return [GrantDecision(j, "review", why) for j in unknown_job_ids]
+    adopt = min(extra, len(unknown_job_ids))
+    decisions = [
+        GrantDecision(j, "adopt", f"remote holds {remote}, ledger confirmed {confirmed}")
+        for j in unknown_job_ids[:adopt]
+    ]
+    decisions += [
+        GrantDecision(j, "resend", f"remote holds {remote}: this grant never arrived")
+        for j in unknown_job_ids[adopt:]
+    ]
+    return decisions
+
+
+@dataclass(frozen=True)
+class VoucherDecision:
+    """What to do with one voucher whose create outcome is unknown."""
+
+    outcome: Outcome
+    remote_id: str | None
+    reason: str
+
+
+# Fields compared between our addVoucherInfo payload and a getVoucherInfos item.
+_TEXT_FIELDS = ("name", "startDate", "endDate", "payType", "tradeRange", "prodMode")
+_INT_FIELDS = ("num", "eachCmNum")
+_MONEY_FIELDS = ("money", "doorsillAmount", "discountsPercent", "maxDiscountsAmount")
+_DEFAULTS = {"doorsillType": "N", "discountsType": "GDMZ"}
+
+
+def _decimal(value: object) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value)).normalize()
+    except InvalidOperation:
+        return None
+
+
+def _same(ours: object, theirs: object) -> bool:
+    return ours is None or theirs is None or str(ours) == str(theirs)
+
+
+def matches_payload(payload: Mapping[str, object], remote: Mapping[str, object]) -> bool:
+    """True when a remote voucher has every fingerprinted field of our payload."""
+    for key in _TEXT_FIELDS + _INT_FIELDS:
+        if not _same(payload.get(key), remote.get(key)):
+            return False
+    for key, default in _DEFAULTS.items():
+        theirs = remote.get(key)
+        if theirs not in (None, "") and str(payload.get(key, default)) != str(theirs):
+            return False
+    for key in _MONEY_FIELDS:
+        ours, theirs = _decimal(payload.get(key)), _decimal(remote.get(key))
+        if ours is not None and theirs is not None and ours != theirs:
+            return False
+    return True
+
+
+def settle_voucher(
+    payload: Mapping[str, object],
+    remote_vouchers: Iterable[Mapping[str, object]],
+    *,
+    owned_ids: frozenset[str],
+) -> VoucherDecision:
+    """Find our voucher among the remote ones not already owned by another key."""
+    matches = [
+        str(v["id"])
+        for v in remote_vouchers
+        if str(v.get("id")) not in owned_ids and matches_payload(payload, v)
+    ]
+    if len(matches) == 1:
+        return VoucherDecision("adopt", matches[0], "exactly one remote voucher matches")
+    if not matches:
+        return VoucherDecision("resend", None, "no remote voucher matches: it was never created")
+    return VoucherDecision(
+        "review", None, f"{len(matches)} remote vouchers match: {', '.join(sorted(matches))}"
+    )

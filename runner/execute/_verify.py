@@ -1,0 +1,85 @@
+"""The verify phase: remote granted instances against the ledger, per customer."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from runner.execute._context import RunContext
+from runner.execute._reconcile import RemoteGrants
+
+__all__ = ["Mismatch", "VerifyReport", "verify"]
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One customer of one voucher whose remote count differs from the ledger's."""
+
+    voucher_key: str
+    voucher_id: str
+    customer_key: str
+    key_kind: str
+    remote: int
+    ledger: int
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What verify compared and every difference it found."""
+
+    vouchers: int = 0
+    remote_instances: int = 0
+    ledger_grants: int = 0
+    mismatches: tuple[Mismatch, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        """True when the remote holds exactly what the ledger confirms."""
+        return not self.mismatches
+
+
+def _customer_kinds(ctx: RunContext, voucher_key: str) -> dict[str, str]:
+    return {
+        j.customer_key: j.key_kind for j in ctx.ledger.jobs(voucher_key=voucher_key, active=None)
+    }
+
+
+async def verify(ctx: RunContext, voucher_ids: Mapping[str, str]) -> VerifyReport:
+    """Compare each created voucher's instances with the ledger's done grants."""
+    remote = RemoteGrants(ctx)
+    mismatches: list[Mismatch] = []
+    instances = grants = 0
+    for key, voucher_id in voucher_ids.items():
+        counts = await remote.counts(voucher_id)
+        instances += len(await remote.instances(voucher_id))
+        confirmed = Counter(ctx.ledger.confirmed_grants(key))
+        grants += sum(confirmed.values())
+        kinds = _customer_kinds(ctx, key)
+        seen: set[tuple[str, str]] = set()
+        for customer, kind in kinds.items():
+            seen.add((kind, customer))
+            if counts[kind][customer] != confirmed[customer]:
+                mismatches.append(
+                    Mismatch(
+                        key, voucher_id, customer, kind, counts[kind][customer], confirmed[customer]
+                    )
+                )
+        mismatches += _strangers(key, voucher_id, counts, seen)
+    return VerifyReport(len(voucher_ids), instances, grants, tuple(mismatches))
+
+
+def _strangers(
+    key: str, voucher_id: str, counts: Mapping[str, Counter[str]], seen: set[tuple[str, str]]
+) -> list[Mismatch]:
+    """Remote instances of customers the ledger never planned (counted by the kinds we use)."""
+    kinds = {kind for kind, _ in seen}
+    return [
+        Mismatch(key, voucher_id, customer, kind, n, 0)
+        for kind in sorted(kinds)
+        for customer, n in sorted(counts.get(kind, Counter()).items())
+        if (kind, customer) not in seen
+    ]

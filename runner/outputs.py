@@ -1,0 +1,140 @@
+"""Result files a campaign manager opens in Excel, written from the ledger.
+
+Into ``<state-dir>/<campaign>/``:
+
+- ``results.csv`` (UTF-8 with BOM) and ``results.xlsx``: every job with customer key and
+  name, voucher key, remote voucher id, state, attempts, last error, time; ids as text;
+- ``failures.csv``: the audience's own columns plus the error, for every job that failed
+  for good or needs review: fix it and use it as an audience again;
+- ``unprocessed.csv``: jobs not settled yet (planned, unknown), e.g. after an interrupt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from runner.ledger import JobRecord, VoucherRecord
+from runner.sheets import ROW, Audience
+
+__all__ = ["OutputFiles", "results_frame", "write_outputs"]
+
+_RESULT_SCHEMA: dict[str, type[pl.DataType]] = {
+    "job_id": pl.String,
+    "voucher_key": pl.String,
+    "voucher_id": pl.String,
+    "audience": pl.String,
+    "key_kind": pl.String,
+    "customer_key": pl.String,
+    "customer_name": pl.String,
+    "seq": pl.Int64,
+    "state": pl.String,
+    "attempts": pl.Int64,
+    "last_error": pl.String,
+    "updated_at": pl.String,
+}
+_FAILED = ("failed", "review")
+_UNPROCESSED = ("planned", "sending", "unknown")
+
+
+@dataclass(frozen=True)
+class OutputFiles:
+    """Where the files went."""
+
+    results_csv: Path
+    results_xlsx: Path
+    failures_csv: Path
+    unprocessed_csv: Path
+
+
+def results_frame(jobs: Sequence[JobRecord], vouchers: Sequence[VoucherRecord]) -> pl.DataFrame:
+    """One row per job, ids as text."""
+    remote = {v.voucher_key: v.remote_id for v in vouchers}
+    rows = [
+        {
+            "job_id": j.job_id,
+            "voucher_key": j.voucher_key,
+            "voucher_id": remote.get(j.voucher_key),
+            "audience": j.audience,
+            "key_kind": j.key_kind,
+            "customer_key": j.customer_key,
+            "customer_name": j.customer_name,
+            "seq": j.seq,
+            "state": j.state,
+            "attempts": j.attempts,
+            "last_error": j.last_error if j.state != "done" else None,
+            "updated_at": j.updated_at,
+        }
+        for j in jobs
+    ]
+    return pl.DataFrame(rows, schema=_RESULT_SCHEMA)
+
+
+def _write_csv(frame: pl.DataFrame, path: Path) -> None:
+    """CSV with a UTF-8 BOM, so Excel shows Chinese text and keeps ids as typed text."""
+    tmp = path.with_suffix(".tmp")
+    frame.write_csv(tmp, include_bom=True)
+    tmp.replace(path)
+
+
+def _write_xlsx(frame: pl.DataFrame, path: Path) -> None:
+    """An XLSX whose id cells are text (strings stay strings with xlsxwriter)."""
+    tmp = path.with_name(path.stem + ".tmp.xlsx")
+    frame.write_excel(tmp, worksheet="results", autofit=True)
+    tmp.replace(path)
+
+
+def _original_columns(audience: Audience) -> list[str]:
+    headers = set(audience.columns.values())
+    return [
+        c
+        for c in audience.frame.columns
+        if c != ROW and (c not in audience.columns or c in headers)
+    ]
+
+
+def failures_frame(results: pl.DataFrame, audiences: Mapping[str, Audience]) -> pl.DataFrame:
+    """Failed jobs as rows of their audience (original columns) plus the error."""
+    failed = results.filter(pl.col("state").is_in(_FAILED))
+    parts: list[pl.DataFrame] = []
+    for name, audience in sorted(audiences.items()):
+        mine = failed.filter(pl.col("audience") == name)
+        if mine.is_empty():
+            continue
+        key = audience.key
+        errors = mine.group_by("customer_key", maintain_order=True).agg(
+            pl.col("voucher_key").unique(maintain_order=True).str.join(", ").alias("voucher"),
+            pl.col("last_error").drop_nulls().first().alias("error"),
+            pl.len().alias("failed_grants"),
+        )
+        rows = audience.frame.join(errors, left_on=key, right_on="customer_key", how="inner")
+        keep = [*_original_columns(audience), "voucher", "failed_grants", "error"]
+        parts.append(rows.sort(ROW).select(keep).with_columns(pl.lit(name).alias("audience")))
+    if not parts:
+        return pl.DataFrame(schema={"audience": pl.String, "error": pl.String})
+    return pl.concat(parts, how="diagonal_relaxed")
+
+
+def write_outputs(
+    directory: Path,
+    jobs: Sequence[JobRecord],
+    vouchers: Sequence[VoucherRecord],
+    audiences: Mapping[str, Audience],
+) -> OutputFiles:
+    """Write every result file into *directory* (atomically, one by one)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    results = results_frame(jobs, vouchers)
+    files = OutputFiles(
+        directory / "results.csv",
+        directory / "results.xlsx",
+        directory / "failures.csv",
+        directory / "unprocessed.csv",
+    )
+    _write_csv(results, files.results_csv)
+    _write_xlsx(results, files.results_xlsx)
+    _write_csv(failures_frame(results, audiences), files.failures_csv)
+    _write_csv(results.filter(pl.col("state").is_in(_UNPROCESSED)), files.unprocessed_csv)
+    return files

@@ -1,0 +1,53 @@
+"""Rendering run and status summaries for people (rich tables) or machines (JSON)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["print_summary"]
+
+_STATES = ("done", "planned", "sending", "unknown", "failed", "review")
+
+
+def _voucher_table(summary: Mapping[str, object]) -> Table:
+    table = Table(title=f"campaign {summary.get('campaign')}")
+    for name in ("voucher", "state", "remote id", *_STATES):
+        table.add_column(name, justify="right" if name in _STATES else "left")
+    vouchers = summary.get("vouchers")
+    for v in vouchers if isinstance(vouchers, list) else []:
+        jobs = v.get("jobs", {})
+        table.add_row(
+            str(v["key"]) + ("" if v.get("active", True) else " (no longer planned)"),
+            str(v["state"]),
+            str(v.get("remote_id") or "-"),
+            *(str(jobs.get(s, 0)) for s in _STATES),
+        )
+    return table
+
+
+def print_summary(summary: Mapping[str, object], *, as_json: bool, hints: list[str]) -> None:
+    """Print a summary as one JSON object, or as tables and hint lines."""
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False, default=str))
+        return
+    console = Console()
+    console.print(_voucher_table(summary))
+    verify = summary.get("verify")
+    if isinstance(verify, Mapping):
+        mismatches = verify.get("mismatches") or []
+        state = "[green]remote equals ledger[/]" if verify.get("ok") else "[red]DIFFERENCES[/]"
+        console.print(
+            f"verify: {state} — {verify.get('remote_instances')} remote instance(s), "
+            f"{verify.get('ledger_grants')} confirmed grant(s)"
+        )
+        for m in mismatches if isinstance(mismatches, list) else []:
+            console.print(
+                f"  {m['voucher_key']} {m['key_kind']}={m['customer_key']}: "
+                f"remote {m['remote']} vs ledger {m['ledger']}"
+            )
+    for hint in hints:
+        console.print(f"→ {hint}")

@@ -1,0 +1,348 @@
+"""The campaign commands as use cases: run, retry-failed, status, verify.
+
+Each function wires the pipeline's arrows (plan → ledger → execute → outputs) and
+returns an exit code; the CLI only parses options and calls them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import polars as pl
+import structlog
+
+from runner.api import DEFAULT_BASE_URL, ENV_BASE_URL, Credentials, VoucherClient
+from runner.errors import (
+    ApiUnreachable,
+    ConfirmationRequired,
+    Interrupted,
+    InvalidInput,
+    PlanChanged,
+)
+from runner.execute import AdaptiveThrottle, ExecSettings, RunContext, RunOutcome, execute
+from runner.execute import verify as verify_remote
+from runner.ledger import JobRow, Ledger, SyncReport, VoucherRow, campaign_dir
+from runner.outputs import write_outputs
+from runner.plan import Plan, load_plan
+from runner.spec import Campaign
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_REVIEW",
+    "Confirm",
+    "RunOptions",
+    "ledger_rows",
+    "run_campaign",
+    "status",
+    "verify_campaign",
+]
+
+EXIT_OK, EXIT_FAILED, EXIT_REVIEW = 0, 1, 3
+
+#: Shows the preview and asks; returns True to launch. None: no terminal to ask on.
+Confirm = Callable[[Campaign, Plan, SyncReport], bool]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How ``run`` and ``retry-failed`` behave beyond the campaign file."""
+
+    state_dir: Path = Path("state")
+    yes: bool = False
+    plan_hash: str | None = None
+    confirm: Confirm | None = None
+    env: Mapping[str, str] | None = None
+    transport: httpx.AsyncBaseTransport | None = None
+    settings: ExecSettings = field(default_factory=ExecSettings)
+    bars: bool | None = None
+    retry_failed: bool = False
+
+
+def ledger_rows(plan: Plan) -> tuple[list[VoucherRow], list[JobRow]]:
+    """The plan as the ledger's input rows."""
+    vouchers = [VoucherRow(v.key, v.fingerprint, dict(v.payload)) for v in plan.vouchers]
+    jobs = [
+        JobRow(
+            job_id=r["job_id"],
+            voucher_key=r["voucher_key"],
+            audience=r["audience"],
+            customer_key=r["customer_key"],
+            key_kind=r["key_kind"],
+            seq=int(r["seq"]),
+            customer_name=r["customer_name"],
+        )
+        for r in plan.jobs.iter_rows(named=True)
+    ]
+    return vouchers, jobs
+
+
+def credentials_for(campaign: Campaign, env: Mapping[str, str] | None) -> Credentials:
+    """The campaign's ``api`` settings, with WAIQIN_* variables filling the gaps."""
+    source = dict(os.environ if env is None else env)
+    api = campaign.api
+    if api.openid:
+        source["WAIQIN_OPENID"] = api.openid
+    if api.appkey is not None:
+        source["WAIQIN_APPKEY"] = api.appkey.get_secret_value()
+    base_url = api.base_url if "base_url" in api.model_fields_set else None
+    if base_url is None and not source.get(ENV_BASE_URL):
+        base_url = DEFAULT_BASE_URL
+    return Credentials.from_env(source, base_url=base_url)
+
+
+def _check_plan_hash(plan: Plan, wanted: str | None, directory: Path) -> None:
+    if wanted is None or wanted == plan.plan_hash:
+        return
+    changed = _what_changed(plan, directory / "preview.json")
+    raise PlanChanged(
+        f"the campaign no longer matches the approved preview (approved {wanted[:12]}…, "
+        f"now {plan.plan_hash[:12]}…){': ' + changed if changed else ''}"
+    )
+
+
+def _what_changed(plan: Plan, preview: Path) -> str:
+    try:
+        old = json.loads(preview.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    notes: list[str] = []
+    old_vouchers = {v["key"]: v for v in old.get("vouchers", [])}
+    for v in plan.vouchers:
+        before = old_vouchers.pop(v.key, None)
+        if before is None:
+            notes.append(f"voucher {v.key} is new")
+        elif before.get("fingerprint") not in (None, v.fingerprint):
+            notes.append(f"voucher {v.key} changed")
+    notes += [f"voucher {key} was removed" for key in old_vouchers]
+    old_total = old.get("grants", {}).get("total")
+    if old_total is not None and old_total != plan.jobs.height:
+        notes.append(f"grants {old_total} → {plan.jobs.height}")
+    return "; ".join(notes)
+
+
+def _confirm(options: RunOptions, campaign: Campaign, plan: Plan, diff: SyncReport) -> None:
+    if options.yes:
+        return
+    if options.confirm is None:
+        raise ConfirmationRequired("no terminal to ask for confirmation, and no --yes")
+    if not options.confirm(campaign, plan, diff):
+        raise ConfirmationRequired("launch not confirmed; nothing was sent")
+
+
+def _client(
+    campaign: Campaign, creds: Credentials, throttle: AdaptiveThrottle, options: RunOptions
+) -> VoucherClient:
+    api = campaign.api
+    return VoucherClient(
+        creds,
+        timeout_s=float(api.timeout_s),
+        transient_messages=api.transient_messages,
+        throttle=throttle,
+        transport=options.transport,
+        max_read_attempts=api.max_attempts,
+    )
+
+
+def _settings(campaign: Campaign, options: RunOptions) -> ExecSettings:
+    settings = options.settings
+    return ExecSettings(
+        max_attempts=campaign.api.max_attempts,
+        wait_initial_s=settings.wait_initial_s,
+        wait_max_s=settings.wait_max_s,
+        settle_s=settings.settle_s,
+        rounds=settings.rounds,
+        drain_s=min(settings.drain_s, float(campaign.api.timeout_s) + 5),
+    )
+
+
+async def _execute(ctx: RunContext, client: VoucherClient, bars: bool | None) -> RunOutcome:
+    async with client:
+        return await execute(ctx, bars=bars)
+
+
+def _exit_code(ledger: Ledger, outcome: RunOutcome) -> int:
+    states: dict[str, int] = {}
+    for per_voucher in ledger.counts().values():
+        for state, n in per_voucher.items():
+            states[state] = states.get(state, 0) + n
+    voucher_states = {v.state for v in ledger.vouchers()}
+    if outcome.verify is not None and not outcome.verify.ok:
+        return EXIT_REVIEW
+    if states.get("review") or "review" in voucher_states:
+        return EXIT_REVIEW
+    if states.get("failed") or "failed" in voucher_states:
+        return EXIT_FAILED
+    if states.get("planned") or states.get("unknown") or voucher_states - {"created"}:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The exit code and what to print about the run."""
+
+    exit_code: int
+    summary: dict[str, object]
+
+
+def run_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
+    """Plan, confirm, create, grant, reconcile, verify and write the result files."""
+    campaign, plan = load_plan(campaign_path, env=options.env)
+    directory = campaign_dir(options.state_dir, campaign.campaign)
+    _check_plan_hash(plan, options.plan_hash, directory)
+    creds = credentials_for(campaign, options.env)
+    command = "retry-failed" if options.retry_failed else "run"
+    with Ledger.open(options.state_dir, campaign.campaign, command=command) as ledger:
+        vouchers, jobs = ledger_rows(plan)
+        diff = ledger.diff_plan(plan.plan_hash, vouchers, jobs)
+        if diff.voucher_conflicts:
+            raise InvalidInput(
+                [c.as_problem() for c in diff.voucher_conflicts], source=str(campaign_path)
+            )
+        _confirm(options, campaign, plan, diff)
+        run_id = ledger.start_run(command, plan.plan_hash)
+        ledger.sync_plan(plan.plan_hash, vouchers, jobs)
+        if options.retry_failed:
+            _requeue_failed(ledger)
+        return _run_and_record(ledger, run_id, campaign, plan, creds, options, directory)
+
+
+def _requeue_failed(ledger: Ledger) -> None:
+    ledger.retry_failed_many([j.job_id for j in ledger.jobs("failed")])
+    for v in ledger.vouchers():
+        if v.state == "failed":
+            ledger.retry_failed_voucher(v.voucher_key)
+
+
+def _run_and_record(
+    ledger: Ledger,
+    run_id: str,
+    campaign: Campaign,
+    plan: Plan,
+    creds: Credentials,
+    options: RunOptions,
+    directory: Path,
+) -> RunResult:
+    api = campaign.api
+    throttle = AdaptiveThrottle(float(api.rate), api.concurrency)
+    client = _client(campaign, creds, throttle, options)
+    ctx = RunContext(ledger, client, throttle, _settings(campaign, options))
+    outcome: RunOutcome | None = None
+    exit_code = EXIT_FAILED
+    try:
+        outcome = asyncio.run(_execute(ctx, client, options.bars))
+        exit_code = _exit_code(ledger, outcome)
+        if outcome.interrupted:
+            exit_code = Interrupted.exit_code
+        elif outcome.not_sent_jobs and exit_code == EXIT_FAILED:
+            exit_code = ApiUnreachable.exit_code
+    finally:
+        write_outputs(
+            directory, ledger.jobs(active=None), ledger.vouchers(active=None), plan.audiences
+        )
+        summary = summarize_ledger(ledger, outcome, throttle)
+        ledger.finish_run(run_id, exit_code, summary)
+    structlog.get_logger(__name__).info("run finished", exit_code=exit_code)
+    return RunResult(exit_code, summary)
+
+
+def summarize_ledger(
+    ledger: Ledger, outcome: RunOutcome | None = None, throttle: AdaptiveThrottle | None = None
+) -> dict[str, object]:
+    """Counts per voucher and state, with the remote ids, verify result and calls made."""
+    counts = ledger.counts(active=None)
+    vouchers = [
+        {
+            "key": v.voucher_key,
+            "state": v.state,
+            "remote_id": v.remote_id,
+            "active": v.active,
+            "jobs": dict(counts.get(v.voucher_key, {})),
+            "last_error": v.last_error if v.state != "created" else None,
+        }
+        for v in ledger.vouchers(active=None)
+    ]
+    totals: dict[str, int] = {}
+    for per in counts.values():
+        for state, n in per.items():
+            totals[state] = totals.get(state, 0) + n
+    summary: dict[str, object] = {"campaign": ledger.campaign, "vouchers": vouchers, "jobs": totals}
+    if outcome is not None:
+        summary["calls"] = outcome.calls
+        summary["interrupted"] = outcome.interrupted
+        if outcome.verify is not None:
+            summary["verify"] = {
+                "ok": outcome.verify.ok,
+                "remote_instances": outcome.verify.remote_instances,
+                "ledger_grants": outcome.verify.ledger_grants,
+                "mismatches": [m.as_dict() for m in outcome.verify.mismatches],
+            }
+    if throttle is not None:
+        summary["pushbacks"] = throttle.pushbacks
+        summary["final_rate"] = round(throttle.rate, 3)
+    return summary
+
+
+def status(
+    campaign_path: Path, state_dir: Path, env: Mapping[str, str] | None = None
+) -> dict[str, object]:
+    """The ledger's view of a campaign, read-only, with what a rerun would do."""
+    campaign, plan = load_plan(campaign_path, env=env)
+    with Ledger.open(state_dir, campaign.campaign, read_only=True) as ledger:
+        summary = summarize_ledger(ledger)
+        vouchers, jobs = ledger_rows(plan)
+        diff = ledger.diff_plan(plan.plan_hash, vouchers, jobs)
+        last = ledger.last_run()
+    summary["last_run"] = (
+        None
+        if last is None
+        else {
+            "run_id": last.run_id,
+            "command": last.command,
+            "started_at": last.started_at,
+            "finished_at": last.finished_at,
+            "exit_code": last.exit_code,
+        }
+    )
+    summary["rerun_would"] = {
+        "grant": diff.still_to_do,
+        "already_done": diff.already_done,
+        "new_jobs": len(diff.new),
+        "no_longer_planned": len(diff.no_longer_planned),
+        "voucher_conflicts": [c.voucher_key for c in diff.voucher_conflicts],
+    }
+    return summary
+
+
+def verify_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
+    """The verify step alone: remote granted instances against the ledger."""
+    campaign, _plan = load_plan(campaign_path, env=options.env)
+    creds = credentials_for(campaign, options.env)
+    with Ledger.open(options.state_dir, campaign.campaign, read_only=True) as ledger:
+        ids = {v.voucher_key: v.remote_id for v in ledger.vouchers(active=None) if v.remote_id}
+        throttle = AdaptiveThrottle(float(campaign.api.rate), campaign.api.concurrency)
+        client = _client(campaign, creds, throttle, options)
+        ctx = RunContext(ledger, client, throttle, _settings(campaign, options))
+
+        async def go() -> RunOutcome:
+            async with client:
+                report = await verify_remote(ctx, ids)
+            return RunOutcome(ids, report, False, 0, dict(ctx.calls))
+
+        outcome = asyncio.run(go())
+        summary = summarize_ledger(ledger, outcome)
+    code = EXIT_OK if outcome.verify is not None and outcome.verify.ok else EXIT_REVIEW
+    return RunResult(code, summary)
+
+
+def results_table(state_dir: Path, campaign: str) -> pl.DataFrame:
+    """results.csv as a frame, ids as text (for tests and the demo)."""
+    path = campaign_dir(state_dir, campaign) / "results.csv"
+    return pl.read_csv(path, infer_schema=False)
