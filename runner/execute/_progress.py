@@ -25,6 +25,7 @@ class ProgressSink(Protocol):
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None: ...
     def advance(self, voucher_key: str, outcome: str) -> None: ...
+    def set_done(self, voucher_key: str, done: int) -> None: ...
 
 
 class BarProgress:
@@ -57,6 +58,11 @@ class BarProgress:
         if outcome == "done":
             self._progress.advance(self._tasks[voucher_key])
 
+    def set_done(self, voucher_key: str, done: int) -> None:
+        """Catch up with the ledger (reconciliation adopts grants without a tick)."""
+        if voucher_key in self._tasks:
+            self._progress.update(self._tasks[voucher_key], completed=done)
+
 
 class LogProgress:
     """Periodic JSON progress lines for unattended runs."""
@@ -82,6 +88,11 @@ class LogProgress:
             self._done[voucher_key] += 1
         if time.monotonic() - self._last >= self._every:
             self._emit()
+
+    def set_done(self, voucher_key: str, done: int) -> None:
+        """Catch up with the ledger (reconciliation adopts grants without a tick)."""
+        if voucher_key in self._done:
+            self._done[voucher_key] = done
 
     def _emit(self) -> None:
         self._last = time.monotonic()

@@ -65,14 +65,22 @@ def _grant_totals(ctx: RunContext, voucher_ids: dict[str, str]) -> dict[str, tup
     return totals
 
 
+def _sync_progress(ctx: RunContext) -> None:
+    if ctx.progress is not None:
+        for key, states in ctx.ledger.counts().items():
+            ctx.progress.set_done(key, states.get("done", 0))
+
+
 async def _grant_rounds(ctx: RunContext, voucher_ids: dict[str, str]) -> None:
     for _ in range(ctx.settings.rounds):
         await reconcile_jobs(ctx, voucher_ids)
+        _sync_progress(ctx)
         todo = [j for j in ctx.ledger.jobs("planned") if j.voucher_key in voucher_ids]
         if not todo or ctx.stopping:
             return
         await grant_pass(ctx, todo, voucher_ids)
     await reconcile_jobs(ctx, voucher_ids)
+    _sync_progress(ctx)
 
 
 async def _phases(ctx: RunContext, *, bars: bool | None) -> RunOutcome:
