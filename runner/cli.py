@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
-from runner import __version__, api, logs
+from runner import __version__, api, logs, report
 from runner.errors import RunnerError
 
 __all__ = ["cli", "main"]
@@ -159,3 +160,170 @@ def sandbox_command(**options: Any) -> int:
     from runner.sandbox._serve import serve
 
     return serve(**options, echo=click.echo)
+
+
+# --- running a campaign -------------------------------------------------------------------
+
+_campaign_arg = click.argument(
+    "campaign_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+_state_dir_opt = click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("state"),
+    show_default=True,
+    help="Where the ledger and result files live (one folder per campaign).",
+)
+_json_opt = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _ask(campaign: Any, plan: Any, diff: Any) -> bool:
+    from runner.plan import print_preview, summarize
+
+    print_preview(summarize(campaign, plan, rate=float(campaign.api.rate), diff=diff))
+    return click.confirm("Launch this campaign now?", default=False)
+
+
+def _run_hints(result: Any, campaign_file: Path, state_dir: Path) -> list[str]:
+    name = result.summary.get("campaign")
+    where = state_dir / str(name)
+    hints = [f"results: {where / 'results.csv'} (and results.xlsx)"]
+    if result.exit_code == 1:
+        hints.append(
+            f"failures: {where / 'failures.csv'}; fix the cause, then "
+            f"`runner retry-failed {campaign_file}`"
+        )
+    if result.exit_code == 3:
+        hints.append("some outcomes need a person: see `runner status` and the verify lines above")
+    if result.exit_code in (4, 130):
+        hints.append(
+            f"resume with `runner run {campaign_file} --yes`: it continues where it stopped"
+        )
+    return hints
+
+
+def _launch(
+    campaign_file: Path,
+    state_dir: Path,
+    yes: bool,
+    plan_hash: str | None,
+    as_json: bool,
+    retry: bool,
+) -> int:
+    from runner.runs import RunOptions, run_campaign
+
+    options = RunOptions(
+        state_dir=state_dir,
+        yes=yes,
+        plan_hash=plan_hash,
+        confirm=_ask if _interactive() else None,
+        retry_failed=retry,
+    )
+    result = run_campaign(campaign_file, options)
+    report.print_summary(
+        result.summary, as_json=as_json, hints=_run_hints(result, campaign_file, state_dir)
+    )
+    return result.exit_code
+
+
+@cli.command("run")
+@_campaign_arg
+@_state_dir_opt
+@click.option("--yes", is_flag=True, help="Launch without asking (needed without a terminal).")
+@click.option("--plan-hash", help="Refuse to run unless the plan still has this hash.")
+@_json_opt
+def run_command(
+    campaign_file: Path, state_dir: Path, yes: bool, plan_hash: str | None, as_json: bool
+) -> int:
+    """Create the vouchers and grant them exactly once; safe to rerun at any time.
+
+    Exit codes: 0 all done and verified, 1 some grants failed (see failures.csv),
+    2 invalid input, 3 needs review, 4 environment (lock, API unreachable), 130 interrupted.
+    """
+    return _launch(campaign_file, state_dir, yes, plan_hash, as_json, retry=False)
+
+
+@cli.command("retry-failed")
+@_campaign_arg
+@_state_dir_opt
+@click.option("--yes", is_flag=True, help="Launch without asking (needed without a terminal).")
+@_json_opt
+def retry_failed_command(campaign_file: Path, state_dir: Path, yes: bool, as_json: bool) -> int:
+    """Try again the grants (and vouchers) that failed for good, once the cause is fixed."""
+    return _launch(campaign_file, state_dir, yes, None, as_json, retry=True)
+
+
+@cli.command("status")
+@_campaign_arg
+@_state_dir_opt
+@_json_opt
+def status_command(campaign_file: Path, state_dir: Path, as_json: bool) -> int:
+    """Show per voucher and state what the ledger holds, and what a rerun would do."""
+    from runner.runs import status
+
+    summary = status(campaign_file, state_dir)
+    rerun = summary["rerun_would"]
+    hints = [f"a rerun would grant {rerun['grant']} and skip {rerun['already_done']} already done"]  # type: ignore[index]
+    report.print_summary(summary, as_json=as_json, hints=hints)
+    return EXIT_OK
+
+
+@cli.command("verify")
+@_campaign_arg
+@_state_dir_opt
+@_json_opt
+def verify_command(campaign_file: Path, state_dir: Path, as_json: bool) -> int:
+    """Compare the remote granted instances with the ledger, per customer (read-only)."""
+    from runner.runs import RunOptions, verify_campaign
+
+    result = verify_campaign(campaign_file, RunOptions(state_dir=state_dir))
+    report.print_summary(result.summary, as_json=as_json, hints=[])
+    return result.exit_code
+
+
+@cli.command("plan")
+@_campaign_arg
+@_state_dir_opt
+@_json_opt
+def plan_command(campaign_file: Path, state_dir: Path, as_json: bool) -> int:
+    """Build the job plan and preview it; sends nothing and needs no credentials.
+
+    Writes plan.parquet, plan.xlsx, preview.md and preview.json into STATE_DIR/<campaign>/.
+    Exit codes: 0 the plan is valid, 2 invalid input (every problem is listed).
+    """
+    from runner.plan import preview_campaign, print_preview
+
+    summary, directory = preview_campaign(campaign_file, state_dir)
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False))
+    else:
+        print_preview(summary)
+        click.echo(f"preview files: {directory}/ (plan.parquet, plan.xlsx, preview.md)")
+        launch = f"runner run {campaign_file} --plan-hash {summary['plan_hash']}"
+        click.echo(f"launch exactly this plan: {launch}")
+    return EXIT_OK
+
+
+@cli.command("demo")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-output"),
+    show_default=True,
+    help="Where the demo writes its campaign, spreadsheet, ledger and results.",
+)
+@click.option("--customers", default=3000, show_default=True, help="Customers in the sandbox.")
+@click.option("--audience", default=300, show_default=True, help="Customers in the campaign.")
+@click.option("--seed", default=7, show_default=True, help="Seed for customers and faults.")
+def demo_command(directory: Path, customers: int, audience: int, seed: int) -> int:
+    """Run a sample campaign twice against a built-in sandbox with faults switched on."""
+    from runner.demo import DemoSettings, run_demo
+
+    logs.configure(_chosen_format[0], level="warning")  # the story is told in tables
+    settings = DemoSettings(directory=directory, customers=customers, audience=audience, seed=seed)
+    return run_demo(settings)
