@@ -21,23 +21,26 @@ $(VENV_STAMP): pyproject.toml uv.lock $(if $(filter $(TOOLS)/bin/uv,$(UV)),$(TOO
 	$(UV) sync --locked
 	@touch $@
 
+BIN := .venv/bin
+PY_DIRS := runner tests $(wildcard bench samples)
+
 demo: $(VENV_STAMP)
-	$(UV) run --locked --no-sync runner demo
+	$(BIN)/runner demo
 
 lint: $(VENV_STAMP)
-	$(UV) run --locked --no-sync ruff check runner tests bench
-	$(UV) run --locked --no-sync ruff format --check runner tests bench
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
 
 typecheck: $(VENV_STAMP)
-	$(UV) run --locked --no-sync mypy --strict runner
+	$(BIN)/mypy --strict runner
 
 pytest: $(VENV_STAMP)
-	$(UV) run --locked --no-sync pytest
+	$(BIN)/pytest
 
 test: lint typecheck pytest
 
 bench: $(VENV_STAMP)
-	$(UV) run --locked --no-sync python -m bench
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
