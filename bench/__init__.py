@@ -1,0 +1,1 @@
+"""Benchmarks of campaign-runner (``make bench``); figures are in bench/README.md."""
