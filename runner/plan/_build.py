@@ -15,6 +15,7 @@ import polars as pl
 
 from runner.errors import InputError, InvalidInput, Problem
 from runner.plan._checks import (
+    MAX_COUNT,
     VoucherCounts,
     budget_check,
     customer_list,
@@ -100,8 +101,10 @@ def _assemble(
     ]
     _select(campaign, audiences, failed, work)
     rows = combine(work.lines)
-    jobs = explode_jobs(campaign.id, rows)
-    counts = voucher_counts(jobs)
+    counts = voucher_counts(rows)
+    huge = any(one.grants > MAX_COUNT for one in counts.values())
+    # The limits below refuse a huge plan: do not expand it into millions of jobs first.
+    jobs = explode_jobs(campaign.id, rows.clear() if huge else rows)
     vouchers: list[PlannedVoucher] = []
     for key, voucher in campaign.vouchers.items():
         if key not in work.incomplete:

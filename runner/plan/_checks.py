@@ -46,10 +46,14 @@ class VoucherCounts:
     largest_customer: str | None = None
 
 
-def voucher_counts(jobs: pl.DataFrame) -> dict[str, VoucherCounts]:
-    """Grant counts per voucher key (vouchers without jobs are absent)."""
-    per_customer = jobs.group_by(["voucher_key", "key_kind", "customer_key"]).agg(
-        pl.len().alias("n")
+def voucher_counts(rows: pl.DataFrame) -> dict[str, VoucherCounts]:
+    """Grant counts per voucher key from the selected rows' quantities (before explosion).
+
+    Vouchers without grants are absent. Counting before the rows are exploded keeps an
+    absurd quantity (say 10**9) from being expanded into that many jobs.
+    """
+    per_customer = rows.group_by(["voucher_key", "key_kind", "customer_key"]).agg(
+        pl.col("quantity").sum().alias("n")
     )
     best = per_customer.sort(
         ["voucher_key", "n", "customer_key"], descending=[False, True, False]
@@ -180,6 +184,8 @@ def customer_list(voucher: Voucher, rows: pl.DataFrame, locate: Locate) -> Custo
         names = ", ".join(unlisted.get_column("audience").unique(maintain_order=True).to_list())
         return CustomerList({}, (_unlistable(voucher.key, names, at),))
     kinds = sorted(set(rows.get_column("list_kind").to_list()))
+    if not kinds:
+        return CustomerList({})
     if len(kinds) > 1:
         return CustomerList({}, (_mixed(voucher.key, kinds, at),))
     missing = rows.filter(pl.col("list_value").is_null())
