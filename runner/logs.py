@@ -78,11 +78,24 @@ def use_json(fmt: LogFormat) -> bool:
     return fmt == "json"
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time of writing (tests swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure(
     fmt: LogFormat = "auto", *, level: str = "info", stream: TextIO | None = None
 ) -> None:
     """Configure structlog for the CLI; tests call it again (or ``reset``) freely."""
-    out = stream if stream is not None else sys.stderr
+    out: Any = stream if stream is not None else _CurrentStderr()
     renderer: Any
     if use_json(fmt):
         renderer = structlog.processors.JSONRenderer(serializer=_json_dumps)
