@@ -27,9 +27,9 @@ from runner.errors import (
 )
 from runner.execute import AdaptiveThrottle, ExecSettings, RunContext, RunOutcome, execute
 from runner.execute import verify as verify_remote
-from runner.ledger import JobRow, Ledger, SyncReport, VoucherRow, campaign_dir
+from runner.ledger import Ledger, SyncReport, campaign_dir
 from runner.outputs import write_outputs
-from runner.plan import Plan, load_plan
+from runner.plan import Plan, ledger_rows, load_plan
 from runner.spec import Campaign
 
 __all__ = [
@@ -38,7 +38,6 @@ __all__ = [
     "EXIT_REVIEW",
     "Confirm",
     "RunOptions",
-    "ledger_rows",
     "run_campaign",
     "status",
     "verify_campaign",
@@ -63,24 +62,6 @@ class RunOptions:
     settings: ExecSettings = field(default_factory=ExecSettings)
     bars: bool | None = None
     retry_failed: bool = False
-
-
-def ledger_rows(plan: Plan) -> tuple[list[VoucherRow], list[JobRow]]:
-    """The plan as the ledger's input rows."""
-    vouchers = [VoucherRow(v.key, v.fingerprint, dict(v.payload)) for v in plan.vouchers]
-    jobs = [
-        JobRow(
-            job_id=r["job_id"],
-            voucher_key=r["voucher_key"],
-            audience=r["audience"],
-            customer_key=r["customer_key"],
-            key_kind=r["key_kind"],
-            seq=int(r["seq"]),
-            customer_name=r["customer_name"],
-        )
-        for r in plan.jobs.iter_rows(named=True)
-    ]
-    return vouchers, jobs
 
 
 def credentials_for(campaign: Campaign, env: Mapping[str, str] | None) -> Credentials:
