@@ -3,11 +3,15 @@
 An :class:`AdaptiveThrottle` is the ``Throttle`` the API client wraps each HTTP attempt
 in. It combines three things:
 
-- an ``aiolimiter.AsyncLimiter(1, 1/rate)``: one request per interval, no start-up burst;
+- pacing: one request starts per ``1/rate`` seconds, no start-up burst. The waiting
+  request re-reads the *current* rate, so a rate that climbed back applies at once
+  (a limiter object built for an old, lower rate would keep its waiters slow);
 - a semaphore: at most ``concurrency`` requests in flight;
 - AIMD: on pushback (429, 503 + Retry-After, "too frequent") every worker pauses until
-  the server's wait has passed and the rate halves; each success adds a little back,
-  up to the configured rate. A run therefore finishes under a limit it was not told.
+  the server's wait has passed and the rate halves -- once per pause: the other
+  requests of the same burst that come back pushed back extend the pause but do not
+  halve again; each success adds a little back, up to the configured rate. A run
+  therefore finishes under a limit it was not told.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ import time
 from collections.abc import AsyncIterator
 
 import structlog
-from aiolimiter import AsyncLimiter
 
 __all__ = ["AdaptiveThrottle"]
 
 log = structlog.get_logger(__name__)
+
+#: While waiting for its turn, a request re-reads the rate at least this often.
+_RECHECK_S = 0.05
 
 
 class AdaptiveThrottle:
@@ -42,7 +48,8 @@ class AdaptiveThrottle:
         self.rate = rate
         self._increase = increase_per_success if increase_per_success else max(rate / 50, 0.02)
         self._default_pause = default_pause_s
-        self._limiter = AsyncLimiter(1, 1 / rate)
+        self._pace = asyncio.Lock()
+        self._last_start = float("-inf")
         self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._paused_until = 0.0
@@ -52,10 +59,20 @@ class AdaptiveThrottle:
     async def slot(self) -> AsyncIterator[None]:
         """Wait for a free slot, any pause and the rate; then let one request through."""
         async with self._slots:
-            await self._wait_pause()
-            async with self._limiter:
+            await self._wait_turn()
+            yield
+
+    async def _wait_turn(self) -> None:
+        # One request at a time waits for its turn; it sleeps in short steps so that a
+        # pause that starts, or a rate that rises, while it waits is honoured at once.
+        async with self._pace:
+            while True:
                 await self._wait_pause()
-                yield
+                delay = self._last_start + 1 / self.rate - time.monotonic()
+                if delay <= 0:
+                    break
+                await asyncio.sleep(min(delay, _RECHECK_S))
+            self._last_start = time.monotonic()
 
     async def _wait_pause(self) -> None:
         # A loop, not an Event: another pushback may extend the pause while we sleep.
@@ -66,8 +83,10 @@ class AdaptiveThrottle:
         """The server pushed back: pause everyone and halve the rate."""
         self.pushbacks += 1
         pause = retry_after if retry_after is not None else self._default_pause
-        self._paused_until = max(self._paused_until, time.monotonic() + pause)
-        self._set_rate(max(self.min_rate, self.rate / 2))
+        now = time.monotonic()
+        if now >= self._paused_until:  # a new pushback, not the rest of the same burst
+            self._set_rate(max(self.min_rate, self.rate / 2))
+        self._paused_until = max(self._paused_until, now + pause)
         log.warning("pushed back", pause_s=round(pause, 3), rate=round(self.rate, 3))
 
     def succeeded(self) -> None:
@@ -76,7 +95,4 @@ class AdaptiveThrottle:
             self._set_rate(min(self.max_rate, self.rate + self._increase))
 
     def _set_rate(self, rate: float) -> None:
-        if abs(rate - self.rate) < 1e-9:
-            return
         self.rate = rate
-        self._limiter = AsyncLimiter(1, 1 / rate)
