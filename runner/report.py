@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 
 from rich.console import Console
@@ -34,8 +35,18 @@ def print_summary(summary: Mapping[str, object], *, as_json: bool, hints: list[s
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, default=str))
         return
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(_voucher_table(summary))
+    last = summary.get("last_run")
+    if isinstance(last, Mapping):
+        console.print(
+            f"last run: {last.get('command')} {last.get('run_id')} started {last.get('started_at')}"
+            + (
+                f", exit {last.get('exit_code')}"
+                if last.get("finished_at")
+                else ", did not finish (crash or kill: the next run settles it)"
+            )
+        )
     verify = summary.get("verify")
     if isinstance(verify, Mapping):
         mismatches = verify.get("mismatches") or []

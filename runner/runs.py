@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import polars as pl
 import structlog
 
 from runner.api import DEFAULT_BASE_URL, ENV_BASE_URL, Credentials, VoucherClient
@@ -24,6 +23,7 @@ from runner.errors import (
     Interrupted,
     InvalidInput,
     PlanChanged,
+    RunnerError,
 )
 from runner.execute import AdaptiveThrottle, ExecSettings, RunContext, RunOutcome, execute
 from runner.execute import verify as verify_remote
@@ -224,6 +224,12 @@ def _run_and_record(
             exit_code = Interrupted.exit_code
         elif outcome.not_sent_jobs and exit_code == EXIT_FAILED:
             exit_code = ApiUnreachable.exit_code
+    except RunnerError as err:  # e.g. reads unreachable: record how the run ended, then tell
+        exit_code = err.exit_code
+        raise
+    except BaseException:  # KeyboardInterrupt and the like: the run was interrupted
+        exit_code = Interrupted.exit_code
+        raise
     finally:
         write_outputs(
             directory, ledger.jobs(active=None), ledger.vouchers(active=None), plan.audiences
@@ -321,9 +327,3 @@ def verify_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
         summary = summarize_ledger(ledger, outcome)
     code = EXIT_OK if outcome.verify is not None and outcome.verify.ok else EXIT_REVIEW
     return RunResult(code, summary)
-
-
-def results_table(state_dir: Path, campaign: str) -> pl.DataFrame:
-    """results.csv as a frame, ids as text (for tests and the demo)."""
-    path = campaign_dir(state_dir, campaign) / "results.csv"
-    return pl.read_csv(path, infer_schema=False)
