@@ -1,0 +1,75 @@
+"""Result files written from the ledger: ids as text, failures as a reusable audience."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from runner.ledger import JobRow, Ledger, VoucherRow
+from runner.outputs import write_outputs
+from runner.sheets import Audience, read_audience
+
+BIG_ID = "6856083179295188426"
+
+
+def _audience(tmp_path: Path) -> Audience:
+    csv = tmp_path / "stores.csv"
+    csv.write_text(
+        "客户编码,客户名称,备注\nCUS1,甲店,x\nCUS2,乙店,y\nCUS3,丙店,z\n", encoding="utf-8-sig"
+    )
+    columns = {"cm_code": "客户编码", "cm_name": "客户名称"}
+    return read_audience("stores", csv, key="cm_code", columns=columns)
+
+
+def _ledger(tmp_path: Path) -> Ledger:
+    ledger = Ledger.open(tmp_path / "state", "c1")
+    jobs = [JobRow(f"j{i}", "v", "stores", f"CUS{i}", "cm_code", 1, f"店{i}") for i in (1, 2, 3)]
+    ledger.sync_plan("h", [VoucherRow("v", "f", {"name": "券"})], jobs)
+    ledger.mark_voucher_sending("v", "m0")
+    ledger.mark_voucher_created("v", remote_id=BIG_ID)
+    ledger.mark_sending("j1", "m1")
+    ledger.mark_done("j1")
+    ledger.mark_sending("j2", "m2")
+    ledger.mark_failed("j2", return_code="1", return_msg="客户不存在")
+    return ledger
+
+
+def test_results_keep_ids_as_text_and_every_job(tmp_path: Path) -> None:
+    """results.csv has a BOM, one row per job, and the 19-digit voucher id intact."""
+    with _ledger(tmp_path) as ledger:
+        files = write_outputs(tmp_path / "out", ledger.jobs(active=None), ledger.vouchers(), {})
+    raw = files.results_csv.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    table = pl.read_csv(files.results_csv, infer_schema=False)
+    assert table.height == 3
+    assert set(table["voucher_id"].to_list()) == {BIG_ID}
+    assert dict(zip(table["job_id"], table["state"], strict=True)) == {
+        "j1": "done",
+        "j2": "failed",
+        "j3": "planned",
+    }
+    xlsx = pl.read_excel(files.results_xlsx)
+    assert xlsx["voucher_id"].dtype == pl.String
+    assert set(xlsx["voucher_id"].to_list()) == {BIG_ID}
+
+
+def test_failures_are_the_audience_rows_plus_the_error(tmp_path: Path) -> None:
+    """failures.csv holds the audience's own columns for failed customers, and the error."""
+    audience = _audience(tmp_path)
+    with _ledger(tmp_path) as ledger:
+        files = write_outputs(
+            tmp_path / "out", ledger.jobs(active=None), ledger.vouchers(), {"stores": audience}
+        )
+    failures = pl.read_csv(files.failures_csv, infer_schema=False)
+    assert failures["客户编码"].to_list() == ["CUS2"]
+    assert failures["备注"].to_list() == ["y"]
+    assert "客户不存在" in failures["error"][0]
+
+
+def test_unprocessed_lists_jobs_not_settled(tmp_path: Path) -> None:
+    """unprocessed.csv holds the planned job and nothing settled."""
+    with _ledger(tmp_path) as ledger:
+        files = write_outputs(tmp_path / "out", ledger.jobs(active=None), ledger.vouchers(), {})
+    unprocessed = pl.read_csv(files.unprocessed_csv, infer_schema=False)
+    assert unprocessed["job_id"].to_list() == ["j3"]
