@@ -80,6 +80,32 @@ def test_lost_responses_on_create_and_grant_are_adopted_not_resent(tmp_path: Pat
     assert grants["applied"] == plan.jobs.height
 
 
+def test_answers_later_than_the_timeout_are_reconciled_not_resent(tmp_path: Path) -> None:
+    """Answers sent after the client's timeout (applied, then read-timed-out) are adopted by
+    reconciliation: one create and one grant per planned effect."""
+    customers = write_audience(tmp_path / "aud.csv", _extra_customers(40, 12))
+    campaign = write_campaign(
+        tmp_path / "campaign.yaml",
+        audiences={"shops": audience(customers)},
+        vouchers={"ten-off": voucher("满100减10")},
+        grants=[{"voucher": "ten-off", "audience": "shops", "quantity": "qty"}],
+    )
+    faults = (
+        "lost_response@addVoucherInfo=1.0,lost_response@receiveVoucherInfo=0.3,"
+        "lost_response_delay=1500ms"
+    )
+    with sandbox(faults=faults, seed=21) as server:
+        result = run_campaign(campaign, options(tmp_path / "state", server.base_url))
+        plan = plan_of(campaign, server.base_url)
+        assert result.exit_code == 0, result.summary
+        assert_exactly_planned(server.base_url, plan, tmp_path / "state")
+        counters = inspect(server.base_url)["counters"]
+    creates, grants = counters["addVoucherInfo"], counters["receiveVoucherInfo"]
+    assert creates["received"] == creates["applied"] == 1
+    assert grants["lost_response"] > 0
+    assert grants["received"] == grants["applied"] == plan.jobs.height
+
+
 def test_5xx_and_resets_are_reconciled_then_resent(tmp_path: Path) -> None:
     """With 20% 5xx and 20% resets on every write, the remote still ends equal to the plan."""
     campaign = _two_voucher_campaign(tmp_path)
