@@ -12,21 +12,26 @@ from typing import Any
 import polars as pl
 import pytest
 
+from runner.ledger import campaign_dir
 from runner.runs import run_campaign
 from runner.sandbox import SandboxConfig, SandboxServer
 from runner.sandbox.testing import inspect
 
 from .conftest import (
     APPKEY,
+    CAMPAIGN,
+    FAST,
     OPENID,
     REGISTRY,
     assert_exactly_planned,
     audience,
     east_audience,
+    free_port,
     granted,
     options,
     plan_of,
     registry,
+    results,
     sandbox,
     voucher,
     wait_until,
@@ -230,3 +235,28 @@ def test_sandbox_restart_mid_run_loses_nothing(tmp_path: Path) -> None:
         first.stop()
         if restarter.new is not None:
             restarter.new.stop()
+
+
+def test_unreachable_api_exits_4_and_a_rerun_completes_once_it_is_up(tmp_path: Path) -> None:
+    """With nothing listening, the run exits 4 (environment) with no failures listed; once the
+    vendor is up on that address, a rerun grants exactly the plan."""
+    customers = write_audience(tmp_path / "aud.csv", _extra_customers(60, 10))
+    campaign = write_campaign(
+        tmp_path / "campaign.yaml",
+        audiences={"shops": audience(customers)},
+        vouchers={"ten-off": voucher("满100减10")},
+        grants=[{"voucher": "ten-off", "audience": "shops", "quantity": "qty"}],
+        max_attempts=2,
+    )
+    port, state = free_port(), tmp_path / "state"
+    down = options(state, f"http://127.0.0.1:{port}", settings=dataclasses.replace(FAST, rounds=2))
+    result = run_campaign(campaign, down)
+    assert result.exit_code == 4, result.summary
+    failures = pl.read_csv(campaign_dir(state, CAMPAIGN) / "failures.csv", infer_schema=False)
+    assert failures.is_empty()
+    assert set(results(state)["state"]) == {"planned"}
+
+    with sandbox(port=port, seed=22) as server:
+        again = run_campaign(campaign, options(state, server.base_url))
+        assert again.exit_code == 0, again.summary
+        assert_exactly_planned(server.base_url, plan_of(campaign, server.base_url), state)
