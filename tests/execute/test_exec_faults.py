@@ -111,6 +111,32 @@ def test_answers_later_than_the_timeout_are_reconciled_not_resent(tmp_path: Path
     assert grants["received"] == grants["applied"] == plan.jobs.height
 
 
+def test_grants_applied_after_the_client_gave_up_are_found_after_settling(tmp_path: Path) -> None:
+    """A vendor that applies each grant 1.5 s after it arrived, past the 1 s timeout, gets no
+    second copy: reconciliation waits settle_s before it reads the remote counts."""
+    customers = write_audience(tmp_path / "aud.csv", _extra_customers(80, 6))
+    campaign = write_campaign(
+        tmp_path / "campaign.yaml",
+        audiences={"shops": audience(customers)},
+        vouchers={"ten-off": voucher("满100减10")},
+        grants=[{"voucher": "ten-off", "audience": "shops", "quantity": "qty"}],
+        concurrency=12,
+    )
+    settling = dataclasses.replace(FAST, settle_s=2.5)
+    with sandbox(faults="latency@receiveVoucherInfo=1500ms", seed=23) as server:
+        result = run_campaign(
+            campaign, options(tmp_path / "state", server.base_url, settings=settling)
+        )
+        plan = plan_of(campaign, server.base_url)
+        assert result.exit_code == 0, result.summary
+        assert_exactly_planned(server.base_url, plan, tmp_path / "state")
+        grants = inspect(server.base_url)["counters"]["receiveVoucherInfo"]
+    assert grants["received"] == grants["applied"] == plan.jobs.height
+    calls = result.summary["calls"]
+    assert isinstance(calls, dict)
+    assert calls["queryVoucherUsedInfo"] > 3  # verify reads 3 listings; the rest reconciled
+
+
 def test_5xx_and_resets_are_reconciled_then_resent(tmp_path: Path) -> None:
     """With 20% 5xx and 20% resets on every write, the remote still ends equal to the plan."""
     campaign = _two_voucher_campaign(tmp_path)
