@@ -192,6 +192,12 @@ def _run_hints(result: Any, campaign_file: Path, state_dir: Path) -> list[str]:
     name = result.summary.get("campaign")
     where = state_dir / str(name)
     hints = [f"results: {where / 'results.csv'} (and results.xlsx)"]
+    dropped = result.summary.get("no_longer_planned") or {}
+    if dropped.get("done"):
+        hints.append(
+            f"{dropped['done']} grant(s) made earlier are no longer in the campaign: kept, never "
+            "revoked (results.csv: planned = no longer)"
+        )
     if result.exit_code == 1:
         hints.append(
             f"failures: {where / 'failures.csv'}; fix the cause, then "

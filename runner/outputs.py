@@ -3,7 +3,9 @@
 Into ``<state-dir>/<campaign>/``:
 
 - ``results.csv`` (UTF-8 with BOM) and ``results.xlsx``: every job with customer key and
-  name, voucher key, remote voucher id, state, attempts, last error, time; ids as text;
+  name, voucher key, remote voucher id, whether the campaign still plans it (a grant made
+  and later dropped from the campaign is kept, never revoked: ``planned`` = "no longer"),
+  state, attempts, last error, time; ids as text;
 - ``failures.csv``: the audience's own columns plus the error, for every job that failed
   for good or needs review: fix it and use it as an audience again;
 - ``unprocessed.csv``: jobs not settled yet (planned, unknown), e.g. after an interrupt.
@@ -31,6 +33,7 @@ _RESULT_SCHEMA: dict[str, type[pl.DataType]] = {
     "customer_key": pl.String,
     "customer_name": pl.String,
     "seq": pl.Int64,
+    "planned": pl.String,
     "state": pl.String,
     "attempts": pl.Int64,
     "last_error": pl.String,
@@ -63,6 +66,7 @@ def results_frame(jobs: Sequence[JobRecord], vouchers: Sequence[VoucherRecord]) 
             "customer_key": j.customer_key,
             "customer_name": j.customer_name,
             "seq": j.seq,
+            "planned": "yes" if j.active else "no longer",
             "state": j.state,
             "attempts": j.attempts,
             "last_error": j.last_error if j.state != "done" else None,

@@ -27,7 +27,7 @@ from runner.errors import (
 )
 from runner.execute import AdaptiveThrottle, ExecSettings, RunContext, RunOutcome, execute
 from runner.execute import verify as verify_remote
-from runner.ledger import Ledger, SyncReport, campaign_dir
+from runner.ledger import LEDGER_FILE, Ledger, SyncReport, campaign_dir
 from runner.outputs import write_outputs
 from runner.plan import Plan, ledger_rows, load_plan
 from runner.spec import Campaign
@@ -260,7 +260,16 @@ def summarize_ledger(
     for per in counts.values():
         for state, n in per.items():
             totals[state] = totals.get(state, 0) + n
-    summary: dict[str, object] = {"campaign": ledger.campaign, "vouchers": vouchers, "jobs": totals}
+    dropped: dict[str, int] = {}
+    for per in ledger.counts(active=False).values():
+        for state, n in per.items():
+            dropped[state] = dropped.get(state, 0) + n
+    summary: dict[str, object] = {
+        "campaign": ledger.campaign,
+        "vouchers": vouchers,
+        "jobs": totals,
+        "no_longer_planned": dropped,
+    }
     if outcome is not None:
         summary["calls"] = outcome.calls
         summary["interrupted"] = outcome.interrupted
@@ -277,11 +286,31 @@ def summarize_ledger(
     return summary
 
 
+def _never_ran(campaign: str, plan: Plan) -> dict[str, object]:
+    planned = plan.jobs.height
+    return {
+        "campaign": campaign,
+        "vouchers": [],
+        "jobs": {},
+        "no_longer_planned": {},
+        "last_run": None,
+        "rerun_would": {
+            "grant": planned,
+            "already_done": 0,
+            "new_jobs": planned,
+            "no_longer_planned": 0,
+            "voucher_conflicts": [],
+        },
+    }
+
+
 def status(
     campaign_path: Path, state_dir: Path, env: Mapping[str, str] | None = None
 ) -> dict[str, object]:
     """The ledger's view of a campaign, read-only, with what a rerun would do."""
     campaign, plan = load_plan(campaign_path, env=env)
+    if not (campaign_dir(state_dir, campaign.campaign) / LEDGER_FILE).is_file():
+        return _never_ran(campaign.campaign, plan)
     with Ledger.open(state_dir, campaign.campaign, read_only=True) as ledger:
         summary = summarize_ledger(ledger)
         vouchers, jobs = ledger_rows(plan)

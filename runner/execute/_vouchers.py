@@ -21,8 +21,12 @@ __all__ = ["create_vouchers"]
 
 log = structlog.get_logger(__name__)
 
+#: Create outcomes after which this run stops trying that voucher (retries ran out, or
+#: the run is stopping); the next run starts over.
+_GIVE_UP = frozenset({"not_sent", "stopped"})
 
-async def _send_create(ctx: RunContext, record: VoucherRecord) -> None:
+
+async def _send_create(ctx: RunContext, record: VoucherRecord) -> str:
     key, ledger = record.voucher_key, ctx.ledger
     request = AddVoucherRequest.model_validate(dict(record.fields))
 
@@ -46,6 +50,7 @@ async def _send_create(ctx: RunContext, record: VoucherRecord) -> None:
     elif result.outcome == "not_sent":
         ctx.not_sent_jobs += 1  # the API was unreachable: an environment problem (exit 4)
     log.info("create voucher", voucher=key, outcome=result.outcome)
+    return result.outcome
 
 
 async def create_vouchers(ctx: RunContext) -> dict[str, str]:
@@ -57,9 +62,7 @@ async def create_vouchers(ctx: RunContext) -> dict[str, str]:
             record = ctx.ledger.voucher(record.voucher_key)
             if record.state == "unknown":
                 await reconcile_voucher(ctx, record)
-            elif record.state == "planned":
-                await _send_create(ctx, record)
-            else:
+            elif record.state != "planned" or await _send_create(ctx, record) in _GIVE_UP:
                 break
     return {
         v.voucher_key: v.remote_id

@@ -257,3 +257,25 @@ def test_verify_reports_a_grant_made_behind_the_runners_back(tmp_path: Path) -> 
         assert [(m["customer_key"], m["remote"], m["ledger"]) for m in verify["mismatches"]] == [
             (code, 2, 1)
         ]
+
+
+def test_grants_dropped_from_the_campaign_are_kept_and_reported(tmp_path: Path) -> None:
+    """Lowering a quantity after a run revokes nothing and reports the dropped grants."""
+    shops = _shops(tmp_path, count=6)
+    path, state = tmp_path / "campaign.yaml", tmp_path / "state"
+    two = {"voucher": "ten-off", "audience": "shops", "quantity": 2}
+    with sandbox(seed=21) as server:
+        vouchers = {"ten-off": _fixed_voucher()}
+        write_campaign(path, audiences={"shops": shops}, vouchers=vouchers, grants=[two])
+        assert run_campaign(path, options(state, server.base_url)).exit_code == 0
+        before = plan_of(path, server.base_url)
+        write_campaign(
+            path, audiences={"shops": shops}, vouchers=vouchers, grants=[two | {"quantity": 1}]
+        )
+        result = run_campaign(path, options(state, server.base_url))
+        assert result.exit_code == 0
+        assert result.summary["no_longer_planned"] == {"done": 6}
+        assert_exactly_planned(server.base_url, before, state)
+    results = pl.read_csv(campaign_dir(state, CAMPAIGN) / "results.csv", infer_schema=False)
+    assert results.filter(pl.col("planned") == "no longer").height == 6
+    assert set(results.filter(pl.col("planned") == "no longer")["seq"].to_list()) == {"2"}

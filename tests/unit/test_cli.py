@@ -65,3 +65,16 @@ def test_missing_credentials_exit_4_naming_the_variable(
     assert code == 4
     assert "WAIQIN_OPENID" in capsys.readouterr().err
     assert not (state / "spring-2027-east" / "ledger.sqlite").exists()
+
+
+def test_status_of_a_campaign_that_never_ran_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """status before any run says what a run would do and creates no ledger."""
+    campaign = Path("campaigns/spring-2027-east.yaml").resolve()
+    state = tmp_path / "state"
+    assert _exit_code(["status", str(campaign), "--state-dir", str(state), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["last_run"] is None
+    assert summary["rerun_would"]["grant"] > 0
+    assert not state.exists()
