@@ -27,9 +27,9 @@ from runner.errors import (
 )
 from runner.execute import AdaptiveThrottle, ExecSettings, RunContext, RunOutcome, execute
 from runner.execute import verify as verify_remote
-from runner.ledger import LEDGER_FILE, Ledger, SyncReport, campaign_dir
+from runner.ledger import LEDGER_FILE, JobRow, Ledger, SyncReport, VoucherRow, campaign_dir
 from runner.outputs import write_outputs
-from runner.plan import Plan, ledger_rows, load_plan
+from runner.plan import Plan, fit_created, ledger_rows, load_plan
 from runner.spec import Campaign
 
 __all__ = [
@@ -137,7 +137,8 @@ def _settings(campaign: Campaign, options: RunOptions) -> ExecSettings:
         max_attempts=campaign.api.max_attempts,
         wait_initial_s=settings.wait_initial_s,
         wait_max_s=settings.wait_max_s,
-        settle_s=settings.settle_s,
+        # a request the vendor applies after our timeout must be visible before we look
+        settle_s=max(settings.settle_s, float(campaign.api.timeout_s)),
         rounds=settings.rounds,
         drain_s=min(settings.drain_s, float(campaign.api.timeout_s) + 5),
     )
@@ -148,11 +149,20 @@ async def _execute(ctx: RunContext, client: VoucherClient, bars: bool | None) ->
         return await execute(ctx, bars=bars)
 
 
-def _exit_code(ledger: Ledger, outcome: RunOutcome) -> int:
-    states: dict[str, int] = {}
-    for per_voucher in ledger.counts().values():
+def _job_states(ledger: Ledger, *, active: bool | None = True) -> dict[str, int]:
+    """How many jobs are in each state, over all vouchers."""
+    totals: dict[str, int] = {}
+    for per_voucher in ledger.counts(active=active).values():
         for state, n in per_voucher.items():
-            states[state] = states.get(state, 0) + n
+            totals[state] = totals.get(state, 0) + n
+    return totals
+
+
+def _exit_code(ledger: Ledger, outcome: RunOutcome) -> int:
+    """130 interrupted, 3 review or differences, 1 failures, 4 work left undone, else 0."""
+    if outcome.interrupted:
+        return Interrupted.exit_code
+    states = _job_states(ledger)
     voucher_states = {v.state for v in ledger.vouchers()}
     if outcome.verify is not None and not outcome.verify.ok:
         return EXIT_REVIEW
@@ -160,8 +170,9 @@ def _exit_code(ledger: Ledger, outcome: RunOutcome) -> int:
         return EXIT_REVIEW
     if states.get("failed") or "failed" in voucher_states:
         return EXIT_FAILED
-    if states.get("planned") or states.get("unknown") or voucher_states - {"created"}:
-        return EXIT_FAILED
+    if states.keys() - {"done"} or voucher_states - {"created"}:
+        # retries ran out without an answer: the API is unreachable or keeps pushing back
+        return ApiUnreachable.exit_code
     return EXIT_OK
 
 
@@ -181,18 +192,27 @@ def run_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
     creds = credentials_for(campaign, options.env)
     command = "retry-failed" if options.retry_failed else "run"
     with Ledger.open(options.state_dir, campaign.campaign, command=command) as ledger:
-        vouchers, jobs = ledger_rows(plan)
-        diff = ledger.diff_plan(plan.plan_hash, vouchers, jobs)
-        if diff.voucher_conflicts:
-            raise InvalidInput(
-                [c.as_problem() for c in diff.voucher_conflicts], source=str(campaign_path)
-            )
-        _confirm(options, campaign, plan, diff)
+        rows = _checked_rows(ledger, plan, campaign_path)
+        _confirm(options, campaign, plan, ledger.diff_plan(plan.plan_hash, *rows))
         run_id = ledger.start_run(command, plan.plan_hash)
-        ledger.sync_plan(plan.plan_hash, vouchers, jobs)
-        if options.retry_failed:
-            _requeue_failed(ledger)
-        return _run_and_record(ledger, run_id, campaign, plan, creds, options, directory)
+        return _run_and_record(ledger, run_id, campaign, plan, creds, options, directory, rows)
+
+
+Rows = tuple[list[VoucherRow], list[JobRow]]
+
+
+def _checked_rows(ledger: Ledger, plan: Plan, campaign_path: Path) -> Rows:
+    """The plan as ledger rows; refuse changes to vouchers that may exist remotely."""
+    vouchers, jobs = ledger_rows(plan)
+    vouchers, problems = fit_created(ledger, vouchers)
+    diff = ledger.diff_plan(plan.plan_hash, vouchers, jobs)
+    grown = {p.where.yaml_path for p in problems}
+    problems += [
+        c.as_problem() for c in diff.voucher_conflicts if f"vouchers.{c.voucher_key}" not in grown
+    ]
+    if problems:
+        raise InvalidInput(problems, source=str(campaign_path))
+    return vouchers, jobs
 
 
 def _requeue_failed(ledger: Ledger) -> None:
@@ -210,6 +230,7 @@ def _run_and_record(
     creds: Credentials,
     options: RunOptions,
     directory: Path,
+    rows: Rows,
 ) -> RunResult:
     api = campaign.api
     throttle = AdaptiveThrottle(float(api.rate), api.concurrency)
@@ -218,12 +239,11 @@ def _run_and_record(
     outcome: RunOutcome | None = None
     exit_code = EXIT_FAILED
     try:
+        ledger.sync_plan(plan.plan_hash, *rows)
+        if options.retry_failed:
+            _requeue_failed(ledger)
         outcome = asyncio.run(_execute(ctx, client, options.bars))
         exit_code = _exit_code(ledger, outcome)
-        if outcome.interrupted:
-            exit_code = Interrupted.exit_code
-        elif outcome.not_sent_jobs and exit_code == EXIT_FAILED:
-            exit_code = ApiUnreachable.exit_code
     except RunnerError as err:  # e.g. reads unreachable: record how the run ended, then tell
         exit_code = err.exit_code
         raise
@@ -256,14 +276,8 @@ def summarize_ledger(
         }
         for v in ledger.vouchers(active=None)
     ]
-    totals: dict[str, int] = {}
-    for per in counts.values():
-        for state, n in per.items():
-            totals[state] = totals.get(state, 0) + n
-    dropped: dict[str, int] = {}
-    for per in ledger.counts(active=False).values():
-        for state, n in per.items():
-            dropped[state] = dropped.get(state, 0) + n
+    totals = _job_states(ledger, active=None)
+    dropped = _job_states(ledger, active=False)
     summary: dict[str, object] = {
         "campaign": ledger.campaign,
         "vouchers": vouchers,
@@ -314,6 +328,7 @@ def status(
     with Ledger.open(state_dir, campaign.campaign, read_only=True) as ledger:
         summary = summarize_ledger(ledger)
         vouchers, jobs = ledger_rows(plan)
+        vouchers, _grown = fit_created(ledger, vouchers)
         diff = ledger.diff_plan(plan.plan_hash, vouchers, jobs)
         last = ledger.last_run()
     summary["last_run"] = (
@@ -350,7 +365,7 @@ def verify_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
         async def go() -> RunOutcome:
             async with client:
                 report = await verify_remote(ctx, ids)
-            return RunOutcome(ids, report, False, 0, dict(ctx.calls))
+            return RunOutcome(ids, report, False, dict(ctx.calls))
 
         outcome = asyncio.run(go())
         summary = summarize_ledger(ledger, outcome)

@@ -37,7 +37,6 @@ class RunContext:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     progress: ProgressSink | None = None
     calls: Counter[str] = field(default_factory=Counter)
-    not_sent_jobs: int = 0  # writes (grants or creates) whose retries never reached the API
 
     @property
     def stopping(self) -> bool:

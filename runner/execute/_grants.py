@@ -1,10 +1,11 @@
 """The grant phase: one receiveVoucherInfo per planned job, by a pool of workers.
 
 A job is ``sending`` (committed) before its request leaves and settled as soon as the
-answer is in: ``done``; ``unknown`` when the outcome is unknown or the server refused
-(reconciliation decides: a refusal that the remote count proves to be a grant already
-made is adopted, any other becomes ``failed``); back to ``planned`` when retries of a
-request that certainly did not arrive ran out.
+answer is in: ``done``; ``failed`` when the server refused; ``unknown`` when the outcome
+is unknown, or when the refusal says a limit was reached (the grant may be one whose
+answer was lost earlier: reconciliation adopts it when the remote count proves it, and
+fails it otherwise); back to ``planned`` when retries of a request that certainly did
+not arrive ran out.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ log = structlog.get_logger(__name__)
 
 #: Marks a job left ``unknown`` by a refusal, for reconciliation to tell apart.
 REFUSED_PREFIX = "refused: "
+
+#: Refusals that may mean "already granted": a limit (eachCmNum, num) was reached.
+LIMIT_PATTERNS = ("限领", "领完", "发放完", "已领取", "上限", "超过", "limit")
+
+
+def _limit_reached(err: Refused) -> bool:
+    text = (err.return_msg or "").lower()
+    return any(pattern in text for pattern in LIMIT_PATTERNS)
 
 
 def refusal_text(err: Refused) -> str:
@@ -50,12 +59,13 @@ async def grant_one(ctx: RunContext, job: JobRecord, voucher_id: str) -> str:
     )
     if result.outcome == "ok":
         ledger.mark_done(job_id)
-    elif isinstance(result.error, Refused):
+    elif isinstance(result.error, Refused) and _limit_reached(result.error):
         ledger.mark_unknown(job_id, error=refusal_text(result.error))
+    elif isinstance(result.error, Refused):
+        err = result.error
+        ledger.mark_failed(job_id, return_code=err.return_code, return_msg=err.return_msg)
     elif result.outcome == "unknown" and result.error is not None:
         ledger.mark_unknown(job_id, error=result.error.message)
-    elif result.outcome == "not_sent":
-        ctx.not_sent_jobs += 1
     return result.outcome
 
 

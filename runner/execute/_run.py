@@ -33,7 +33,6 @@ class RunOutcome:
     voucher_ids: dict[str, str]
     verify: VerifyReport | None
     interrupted: bool
-    not_sent_jobs: int
     calls: dict[str, int] = field(default_factory=dict)
 
 
@@ -90,7 +89,7 @@ async def _phases(ctx: RunContext, *, bars: bool | None) -> RunOutcome:
         await _grant_rounds(ctx, voucher_ids)
     ctx.progress = None
     report = None if ctx.stopping else await verify(ctx, voucher_ids)
-    return RunOutcome(voucher_ids, report, ctx.stopping, ctx.not_sent_jobs, dict(ctx.calls))
+    return RunOutcome(voucher_ids, report, ctx.stopping, dict(ctx.calls))
 
 
 async def execute(ctx: RunContext, *, bars: bool | None = None) -> RunOutcome:
@@ -107,5 +106,5 @@ async def execute(ctx: RunContext, *, bars: bool | None = None) -> RunOutcome:
                     await task
         stop_wait.cancel()
         if task.cancelled():
-            return RunOutcome({}, None, True, ctx.not_sent_jobs, dict(ctx.calls))
+            return RunOutcome({}, None, True, dict(ctx.calls))
         return task.result()

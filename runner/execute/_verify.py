@@ -55,7 +55,7 @@ async def verify(ctx: RunContext, voucher_ids: Mapping[str, str]) -> VerifyRepor
     instances = grants = 0
     for key, voucher_id in voucher_ids.items():
         counts = await remote.counts(voucher_id)
-        instances += len(await remote.instances(voucher_id))
+        instances += len(await remote.instances(voucher_id))  # cached: one read per voucher
         confirmed = Counter(ctx.ledger.confirmed_grants(key))
         grants += sum(confirmed.values())
         kinds = _customer_kinds(ctx, key)
@@ -68,8 +68,19 @@ async def verify(ctx: RunContext, voucher_ids: Mapping[str, str]) -> VerifyRepor
                         key, voucher_id, customer, kind, counts[kind][customer], confirmed[customer]
                     )
                 )
-        mismatches += _strangers(key, voucher_id, counts, seen)
+        found = _strangers(key, voucher_id, counts, seen)
+        mismatches += found
+        total = len(await remote.instances(voucher_id))
+        if not found and total != sum(confirmed.values()) and not _any_for(mismatches, key):
+            # instances the key columns cannot attribute (e.g. an empty cm_source_code)
+            mismatches.append(
+                Mismatch(key, voucher_id, "*", "total", total, sum(confirmed.values()))
+            )
     return VerifyReport(len(voucher_ids), instances, grants, tuple(mismatches))
+
+
+def _any_for(mismatches: list[Mismatch], voucher_key: str) -> bool:
+    return any(m.voucher_key == voucher_key for m in mismatches)
 
 
 def _strangers(

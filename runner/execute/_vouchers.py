@@ -47,8 +47,6 @@ async def _send_create(ctx: RunContext, record: VoucherRecord) -> str:
         ledger.mark_voucher_failed(key, return_code=err.return_code, return_msg=err.return_msg)
     elif result.outcome == "unknown" and result.error is not None:
         ledger.mark_voucher_unknown(key, error=result.error.message)
-    elif result.outcome == "not_sent":
-        ctx.not_sent_jobs += 1  # the API was unreachable: an environment problem (exit 4)
     log.info("create voucher", voucher=key, outcome=result.outcome)
     return result.outcome
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from runner.plan._build import build_plan, load_plan
 from runner.plan._ids import canonical_json, fingerprint, job_id, plan_hash
-from runner.plan._ledger import ledger_diff, ledger_rows
+from runner.plan._ledger import fit_created, ledger_diff, ledger_rows
 from runner.plan._model import JOB_COLUMNS, Plan, PlannedVoucher
 from runner.plan._preview import preview_campaign, summarize, write_preview
 from runner.plan._render import markdown, print_preview
@@ -22,6 +22,7 @@ __all__ = [
     "build_plan",
     "canonical_json",
     "fingerprint",
+    "fit_created",
     "job_id",
     "ledger_diff",
     "ledger_rows",

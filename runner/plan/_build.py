@@ -20,6 +20,7 @@ from runner.plan._checks import (
     budget_check,
     customer_list,
     limits,
+    one_key_kind,
     voucher_counts,
 )
 from runner.plan._expand import GrantLine, combine, explode_jobs, select_line
@@ -168,6 +169,7 @@ def _voucher(
     payload: dict[str, object] = dict(voucher.wire_fields())
     payload["num"] = resolved.num
     payload["eachCmNum"] = resolved.each_cm_num
+    work.problems += one_key_kind(voucher, rows, campaign.location)
     if voucher.customers == "specific" and counts.grants:
         own = rows.filter(pl.col("voucher_key") == voucher.key)
         listed = customer_list(voucher, own, campaign.location)

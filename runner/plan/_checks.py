@@ -172,6 +172,28 @@ def list_kind(key: str, columns: Mapping[str, str]) -> str | None:
     return next((kind for kind in _LIST_FIELDS if kind in columns), None)
 
 
+def one_key_kind(voucher: Voucher, rows: pl.DataFrame, locate: Locate) -> list[Problem]:
+    """A voucher's grants must name customers by one key kind.
+
+    Reconciliation and verify count a customer's remote instances under the key the
+    jobs use; the same customer reached as cm_code in one audience and cm_id in another
+    would be counted twice, and ``eachCmNum`` computed per key would be too small.
+    """
+    own = rows.filter(pl.col("voucher_key") == voucher.key)
+    kinds = own.group_by("key_kind").agg(pl.col("audience").unique().sort()).sort("key_kind")
+    if kinds.height <= 1:
+        return []
+    used = "; ".join(f"{kind} in {', '.join(audiences)}" for kind, audiences in kinds.iter_rows())
+    return [
+        Problem(
+            f"the grants of voucher {voucher.key!r} name customers by different keys ({used})",
+            locate(f"vouchers.{voucher.key}"),
+            "Use the same `key` (cm_id, cm_code or cm_source_code) in every audience that "
+            "grants this voucher, so one customer is always counted as one.",
+        )
+    ]
+
+
 def customer_list(voucher: Voucher, rows: pl.DataFrame, locate: Locate) -> CustomerList:
     """The sorted, deduplicated customer list of a specific voucher, from its grant rows.
 

@@ -20,6 +20,7 @@ from runner.sandbox.testing import inspect, signed_post
 from .conftest import (
     APPKEY,
     CAMPAIGN,
+    HEADERS,
     OPENID,
     REGISTRY,
     REPO,
@@ -260,12 +261,13 @@ def test_verify_reports_a_grant_made_behind_the_runners_back(tmp_path: Path) -> 
 
 
 def test_grants_dropped_from_the_campaign_are_kept_and_reported(tmp_path: Path) -> None:
-    """Lowering a quantity after a run revokes nothing and reports the dropped grants."""
+    """Lowering a quantity after a run (total: auto) revokes nothing, keeps the created
+    voucher as it is, and reports the dropped grants."""
     shops = _shops(tmp_path, count=6)
     path, state = tmp_path / "campaign.yaml", tmp_path / "state"
     two = {"voucher": "ten-off", "audience": "shops", "quantity": 2}
     with sandbox(seed=21) as server:
-        vouchers = {"ten-off": _fixed_voucher()}
+        vouchers = {"ten-off": voucher("满100减10")}
         write_campaign(path, audiences={"shops": shops}, vouchers=vouchers, grants=[two])
         assert run_campaign(path, options(state, server.base_url)).exit_code == 0
         before = plan_of(path, server.base_url)
@@ -279,3 +281,31 @@ def test_grants_dropped_from_the_campaign_are_kept_and_reported(tmp_path: Path) 
     results = pl.read_csv(campaign_dir(state, CAMPAIGN) / "results.csv", infer_schema=False)
     assert results.filter(pl.col("planned") == "no longer").height == 6
     assert set(results.filter(pl.col("planned") == "no longer")["seq"].to_list()) == {"2"}
+
+
+def test_a_created_voucher_cannot_grow(tmp_path: Path) -> None:
+    """Raising quantities beyond what an auto-sized voucher was created with exits 2,
+    names what grew, and sends nothing; a smaller customer list is fine."""
+    shops = _shops(tmp_path, count=6)
+    path, state = tmp_path / "campaign.yaml", tmp_path / "state"
+    one = {"voucher": "ten-off", "audience": "shops", "quantity": 1}
+    vouchers = {"ten-off": voucher("满100减10")}
+    with sandbox(seed=22) as server:
+        write_campaign(path, audiences={"shops": shops}, vouchers=vouchers, grants=[one])
+        assert run_campaign(path, options(state, server.base_url)).exit_code == 0
+        counters = inspect(server.base_url)["counters"]
+        write_campaign(
+            path, audiences={"shops": shops}, vouchers=vouchers, grants=[one | {"quantity": 2}]
+        )
+        with pytest.raises(InvalidInput) as grown:
+            run_campaign(path, options(state, server.base_url))
+        [problem] = grown.value.problems()
+        assert "num 6 → 12" in problem.message
+        assert "cannot grow" in (problem.hint or "")
+        assert inspect(server.base_url)["counters"] == counters
+        first = pl.read_csv(tmp_path / "shops.csv", infer_schema=False)[HEADERS["cm_code"]][0]
+        fewer = one | {"where": f"cm_code != '{first}'"}
+        write_campaign(path, audiences={"shops": shops}, vouchers=vouchers, grants=[fewer])
+        result = run_campaign(path, options(state, server.base_url))
+        assert result.exit_code == 0
+        assert result.summary["no_longer_planned"] == {"done": 1}

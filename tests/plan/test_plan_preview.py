@@ -74,6 +74,7 @@ def test_public_api_is_pinned() -> None:
             "build_plan",
             "canonical_json",
             "fingerprint",
+            "fit_created",
             "job_id",
             "ledger_diff",
             "ledger_rows",
