@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
 from rich.console import Console
 from rich.table import Table
 
@@ -26,8 +27,6 @@ from runner.sandbox import DEFAULT_APPKEY, DEFAULT_OPENID, Customer, generate_cu
 from runner.sandbox.testing import inspect, running_sandbox
 
 __all__ = ["DemoSettings", "run_demo"]
-
-_HEADERS = ("客户ID", "客户编码", "客户名称", "客户等级", "客户类型", "数量")
 
 _CAMPAIGN = """\
 # A demo campaign written by `runner demo`: one voucher for specific customers.
@@ -77,10 +76,18 @@ class DemoSettings:
 
 
 def _write_audience(path: Path, customers: list[Customer], rng: random.Random) -> None:
-    lines = [",".join(_HEADERS)]
-    for c in customers:
-        lines.append(",".join((c.id, c.code, c.name, c.level, c.type, str(rng.choice((1, 1, 2))))))
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    """The audience as Excel would save it: UTF-8 with BOM, Chinese headers, ids as text."""
+    frame = pl.DataFrame(
+        {
+            "客户ID": [c.id for c in customers],
+            "客户编码": [c.code for c in customers],
+            "客户名称": [c.name for c in customers],
+            "客户等级": [c.level for c in customers],
+            "客户类型": [c.type for c in customers],
+            "数量": [str(rng.choice((1, 1, 2))) for _ in customers],
+        }
+    )
+    frame.write_csv(path, include_bom=True)
 
 
 def _prepare(settings: DemoSettings) -> tuple[Path, list[Customer]]:

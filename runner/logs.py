@@ -45,10 +45,16 @@ def mask(value: str) -> str:
 
 
 def _scrub(value: Any) -> Any:
+    """Replace every registered secret in a value, looking inside dicts, lists and tuples."""
     if isinstance(value, str):
         for secret in _secrets:
             if secret in value:
                 value = value.replace(secret, "***")
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_scrub(v) for v in value)
     return value
 
 
@@ -100,12 +106,16 @@ def configure(
     if use_json(fmt):
         renderer = structlog.processors.JSONRenderer(serializer=_json_dumps)
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+        # plain tracebacks: rich's would show local variables, such as a signing key
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=out.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,  # tracebacks become text that redact scrubs
             redact,
             renderer,
         ],

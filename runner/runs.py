@@ -24,12 +24,13 @@ from runner.errors import (
     InvalidInput,
     PlanChanged,
     RunnerError,
+    UsageError,
 )
 from runner.execute import AdaptiveThrottle, ExecSettings, RunContext, RunOutcome, execute
 from runner.execute import verify as verify_remote
 from runner.ledger import LEDGER_FILE, JobRow, Ledger, SyncReport, VoucherRow, campaign_dir
 from runner.outputs import write_outputs
-from runner.plan import Plan, fit_created, ledger_rows, load_plan
+from runner.plan import Plan, approved_summary_file, fit_created, ledger_rows, load_plan
 from runner.spec import Campaign
 
 __all__ = [
@@ -81,7 +82,8 @@ def credentials_for(campaign: Campaign, env: Mapping[str, str] | None) -> Creden
 def _check_plan_hash(plan: Plan, wanted: str | None, directory: Path) -> None:
     if wanted is None or wanted == plan.plan_hash:
         return
-    changed = _what_changed(plan, directory / "preview.json")
+    approved = directory / approved_summary_file(wanted)
+    changed = _what_changed(plan, approved if approved.is_file() else directory / "preview.json")
     raise PlanChanged(
         f"the campaign no longer matches the approved preview (approved {wanted[:12]}…, "
         f"now {plan.plan_hash[:12]}…){': ' + changed if changed else ''}"
@@ -355,6 +357,11 @@ def status(
 def verify_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
     """The verify step alone: remote granted instances against the ledger."""
     campaign, _plan = load_plan(campaign_path, env=options.env)
+    if not (campaign_dir(options.state_dir, campaign.campaign) / LEDGER_FILE).is_file():
+        raise UsageError(
+            f"campaign {campaign.campaign!r} never ran in {options.state_dir}: nothing to verify",
+            hint="Run it first (`runner run`), or pass the --state-dir it ran with.",
+        )
     creds = credentials_for(campaign, options.env)
     with Ledger.open(options.state_dir, campaign.campaign, read_only=True) as ledger:
         ids = {v.voucher_key: v.remote_id for v in ledger.vouchers(active=None) if v.remote_id}

@@ -147,9 +147,11 @@ class VoucherClient:
         self, operation: str, payload: Mapping[str, object], *, msg_id: str | None = None
     ) -> Envelope:
         """Sign and POST *payload* once; the OK envelope, or the classified error."""
-        signed = self._sign(operation, payload, msg_id if msg_id is not None else new_msg_id())
         started = time.monotonic()
         async with self._throttle.slot():
+            # signed inside the slot: the timestamp is taken when the request leaves, not
+            # before a long wait for the rate limit or a Retry-After pause
+            signed = self._sign(operation, payload, msg_id if msg_id is not None else new_msg_id())
             try:
                 envelope, status = await self._exchange(operation, signed)
             except ApiError as err:

@@ -12,13 +12,19 @@ from runner.plan._build import build_plan, load_plan
 from runner.plan._ids import canonical_json, fingerprint, job_id, plan_hash
 from runner.plan._ledger import fit_created, ledger_diff, ledger_rows
 from runner.plan._model import JOB_COLUMNS, Plan, PlannedVoucher
-from runner.plan._preview import preview_campaign, summarize, write_preview
+from runner.plan._preview import (
+    approved_summary_file,
+    preview_campaign,
+    summarize,
+    write_preview,
+)
 from runner.plan._render import markdown, print_preview
 
 __all__ = [
     "JOB_COLUMNS",
     "Plan",
     "PlannedVoucher",
+    "approved_summary_file",
     "build_plan",
     "canonical_json",
     "fingerprint",

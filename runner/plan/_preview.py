@@ -167,7 +167,8 @@ def _ledger(diff: SyncReport | None) -> dict[str, object] | None:
 def write_preview(
     state_dir: Path, campaign: Campaign, plan: Plan, summary: dict[str, object]
 ) -> Path:
-    """Write plan.parquet, plan.xlsx, preview.md and preview.json into ``<state_dir>/<campaign>/``.
+    """Write plan.parquet, plan.xlsx, preview.md, preview.json (and a copy named by the plan
+    hash) into ``<state_dir>/<campaign>/``.
 
     ``preview.json`` is the summary itself: ``runner run --plan-hash`` compares with it.
     """
@@ -176,9 +177,17 @@ def write_preview(
     plan.jobs.write_parquet(directory / PARQUET_FILE)
     _write_xlsx(directory / XLSX_FILE, plan)
     (directory / PREVIEW_FILE).write_text(markdown(summary), encoding="utf-8")
-    text = json.dumps(summary, ensure_ascii=False, indent=2)
-    (directory / SUMMARY_FILE).write_text(text + "\n", encoding="utf-8")
+    text = json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
+    (directory / SUMMARY_FILE).write_text(text, encoding="utf-8")
+    # one copy per plan hash, so `run --plan-hash` can name what changed even after
+    # later previews overwrote preview.json
+    (directory / approved_summary_file(plan.plan_hash)).write_text(text, encoding="utf-8")
     return directory
+
+
+def approved_summary_file(plan_hash: str) -> str:
+    """The file name of the preview summary kept for one plan hash."""
+    return f"preview-{plan_hash[:12]}.json"
 
 
 def preview_campaign(

@@ -71,6 +71,7 @@ def test_public_api_is_pinned() -> None:
             "JOB_COLUMNS",
             "Plan",
             "PlannedVoucher",
+            "approved_summary_file",
             "build_plan",
             "canonical_json",
             "fingerprint",
