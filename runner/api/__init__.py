@@ -6,7 +6,7 @@ answers into values or into exactly one of NotSent, PushedBack, OutcomeUnknown, 
 
 from __future__ import annotations
 
-from runner.api._client import MAX_HONOURED_RETRY_AFTER_S, VoucherClient
+from runner.api._client import VoucherClient
 from runner.api._credentials import (
     DEFAULT_BASE_URL,
     ENV_APPKEY,
@@ -45,11 +45,13 @@ from runner.api._oneshot import call_once, format_response, parse_payload
 from runner.api._outcome import (
     DEFAULT_PUSHBACK_PATTERNS,
     HTTPX_OUTCOMES,
+    MAX_HONOURED_RETRY_AFTER_S,
     OutcomeRules,
     check_response,
     is_safe_to_retry,
     outcome_for_exception_type,
     parse_retry_after,
+    retry_wait,
 )
 from runner.api._signing import beijing_timestamp, new_msg_id, sign
 from runner.api._throttle import NoThrottle, Throttle
@@ -102,5 +104,6 @@ __all__ = [
     "outcome_for_exception_type",
     "parse_payload",
     "parse_retry_after",
+    "retry_wait",
     "sign",
 ]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import random
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -47,9 +46,11 @@ from runner.api._models import (
     VoucherUsage,
 )
 from runner.api._outcome import (
+    MAX_HONOURED_RETRY_AFTER_S,
     OutcomeRules,
     check_response,
     from_transport_error,
+    retry_wait,
     unexpected_data,
 )
 from runner.api._signing import beijing_timestamp, new_msg_id, sign
@@ -65,9 +66,6 @@ from runner.errors import (
 
 __all__ = ["MAX_HONOURED_RETRY_AFTER_S", "VoucherClient"]
 
-#: A read pushed back for longer than this is not waited for inside the client: the
-#: PushedBack error goes to the caller, who can pause everything instead.
-MAX_HONOURED_RETRY_AFTER_S = 120.0
 _HEADERS = {
     "Content-Type": "application/json;charset=utf-8",
     "Accept": "application/json",
@@ -198,7 +196,7 @@ class VoucherClient:
         """One read, retried on NotSent/PushedBack/OutcomeUnknown up to max_read_attempts."""
         try:
             async for attempt in stamina.retry_context(
-                on=_retry_wait,
+                on=lambda exc: retry_wait(exc, idempotent=True),
                 attempts=self._max_read_attempts,
                 timeout=None,
                 wait_initial=0.2,
@@ -373,15 +371,6 @@ class VoucherClient:
         )
         envelope = await self._attempt(operation, req.to_wire(), msg_id=msg_id)
         return envelope.response_data
-
-
-def _retry_wait(exc: Exception) -> bool | float:
-    """stamina hook: retry transient read failures; wait at least a PushedBack's retry_after."""
-    if isinstance(exc, PushedBack) and exc.retry_after is not None:
-        if exc.retry_after > MAX_HONOURED_RETRY_AFTER_S:
-            return False
-        return exc.retry_after + random.uniform(0.0, 0.5)
-    return isinstance(exc, NotSent | PushedBack | OutcomeUnknown)
 
 
 def _request(operation: str, model: type[M], **fields: object) -> M:

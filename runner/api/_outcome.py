@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import email.utils
 import math
+import random
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -28,12 +29,14 @@ from runner.errors import NotSent, OutcomeUnknown, PushedBack, Refused
 __all__ = [
     "DEFAULT_PUSHBACK_PATTERNS",
     "HTTPX_OUTCOMES",
+    "MAX_HONOURED_RETRY_AFTER_S",
     "OutcomeRules",
     "check_response",
     "from_transport_error",
     "is_safe_to_retry",
     "outcome_for_exception_type",
     "parse_retry_after",
+    "retry_wait",
     "scrub",
     "unexpected_data",
 ]
@@ -255,3 +258,22 @@ def is_safe_to_retry(exc: BaseException, *, idempotent: bool) -> bool:
     if isinstance(exc, OutcomeUnknown):
         return idempotent
     return False
+
+
+#: A pushback asking for a longer wait than this is not waited for by a retry loop: the
+#: error goes to the caller, who can pause everything instead.
+MAX_HONOURED_RETRY_AFTER_S = 120.0
+
+
+def retry_wait(exc: BaseException, *, idempotent: bool) -> bool | float:
+    """A stamina backoff hook: whether to retry, or how long to wait at least.
+
+    A PushedBack's Retry-After is honoured (plus a little jitter) up to
+    MAX_HONOURED_RETRY_AFTER_S; otherwise :func:`is_safe_to_retry` decides and stamina's
+    exponential backoff with jitter applies.
+    """
+    if isinstance(exc, PushedBack) and exc.retry_after is not None:
+        if exc.retry_after > MAX_HONOURED_RETRY_AFTER_S:
+            return False
+        return exc.retry_after + random.uniform(0.0, 0.5)
+    return is_safe_to_retry(exc, idempotent=idempotent)

@@ -8,14 +8,13 @@ the caller to record. Nothing here ever resends after an unknown outcome.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import stamina
 
-from runner.api import new_msg_id
+from runner.api import new_msg_id, retry_wait
 from runner.errors import NotSent, OutcomeUnknown, PushedBack, Refused
 from runner.execute._context import RunContext
 
@@ -37,12 +36,6 @@ class _Stopped(Exception):
     """The run is stopping: no new attempt starts."""
 
 
-def _backoff(exc: Exception) -> bool | float:
-    if isinstance(exc, PushedBack) and exc.retry_after is not None:
-        return exc.retry_after + random.uniform(0.0, 0.5)
-    return isinstance(exc, NotSent | PushedBack)
-
-
 async def attempt_write(
     ctx: RunContext,
     *,
@@ -54,7 +47,7 @@ async def attempt_write(
     settings = ctx.settings
     try:
         async for attempt in stamina.retry_context(
-            on=_backoff,
+            on=lambda exc: retry_wait(exc, idempotent=False),
             attempts=settings.max_attempts,
             timeout=None,
             wait_initial=settings.wait_initial_s,

@@ -52,6 +52,7 @@ EXPECTED = [
     "outcome_for_exception_type",
     "parse_payload",
     "parse_retry_after",
+    "retry_wait",
     "sign",
 ]
 
