@@ -26,6 +26,7 @@ turns them into a message and an exit code.
     │   ├── PushedBack   (Transient)          429 / 503 + Retry-After / "too frequent"
     │   ├── OutcomeUnknown                    may or may not have been applied
     │   └── Refused                           return_code != "0"; verbatim code and msg
+    │       └── CredentialsRejected   exit 4  signature, openid or timestamp refused
     ├── LedgerError                   exit 1  the SQLite ledger is damaged or mismatched
     └── Interrupted                   exit 130 SIGINT / SIGTERM; says how to resume
 
@@ -41,6 +42,7 @@ __all__ = [
     "ApiError",
     "ApiUnreachable",
     "ConfirmationRequired",
+    "CredentialsRejected",
     "EnvironmentProblem",
     "InputError",
     "Interrupted",
@@ -304,6 +306,20 @@ class Refused(ApiError):
         )
         self.return_code = return_code
         self.return_msg = return_msg
+
+
+class CredentialsRejected(Refused):
+    """The server refused the request's credentials (signature, openid, timestamp).
+
+    Nothing was applied, and no other request will fare better: the run stops and the
+    request is recorded as not sent, to be made again once the credentials are fixed.
+    """
+
+    exit_code = 4
+    default_hint = (
+        "Check WAIQIN_OPENID, WAIQIN_APPKEY and WAIQIN_BASE_URL (the tenant's own address), "
+        "and the machine's clock; then rerun: it resumes where it stopped."
+    )
 
 
 # --- ledger and interruption -------------------------------------------------------------

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 import httpx
 
 from runner.api._envelope import Envelope, NotAnEnvelope, decode_envelope
-from runner.errors import NotSent, OutcomeUnknown, PushedBack, Refused
+from runner.errors import CredentialsRejected, NotSent, OutcomeUnknown, PushedBack, Refused
 
 __all__ = [
     "DEFAULT_PUSHBACK_PATTERNS",
@@ -224,15 +224,27 @@ def _refusal(
         )
         error.hint = _PUSHBACK_HINT
         return error
-    refused = Refused(
+    kind = CredentialsRejected if _about_credentials(return_msg) else Refused
+    refused = kind(
         operation=operation,
         return_code=envelope.return_code,
         return_msg=return_msg,
         msg_id=msg_id,
         status_code=status,
     )
-    refused.hint = _REFUSED_HINT
+    if kind is Refused:
+        refused.hint = _REFUSED_HINT
     return refused
+
+
+#: Refusal messages about the request's credentials rather than its content. The vendor
+#: publishes no code list, so the message decides (case-insensitive substrings).
+CREDENTIAL_PATTERNS = ("签名", "digest", "openid", "appkey", "时间戳", "timestamp", "鉴权", "授权")
+
+
+def _about_credentials(return_msg: str | None) -> bool:
+    text = (return_msg or "").casefold()
+    return any(p.casefold() in text for p in CREDENTIAL_PATTERNS)
 
 
 def _unknown(message: str, operation: str, msg_id: str, status: int | None) -> OutcomeUnknown:

@@ -3,7 +3,8 @@
 Each attempt is recorded as ``sending`` and committed before the request leaves.
 NotSent and PushedBack are retried with stamina's backoff and jitter (a PushedBack's
 Retry-After is the least wait); any other outcome ends the loop and is returned for
-the caller to record. Nothing here ever resends after an unknown outcome.
+the caller to record. Nothing here ever resends after an unknown outcome. A
+CredentialsRejected is recorded as not sent and raised: it stops the run.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Literal
 import stamina
 
 from runner.api import new_msg_id, retry_wait
-from runner.errors import NotSent, OutcomeUnknown, PushedBack, Refused
+from runner.errors import CredentialsRejected, NotSent, OutcomeUnknown, PushedBack, Refused
 from runner.execute._context import RunContext
 
 __all__ = ["AttemptResult", "attempt_write"]
@@ -60,12 +61,14 @@ async def attempt_write(
                 mark_sending(msg_id)
                 try:
                     value = await send(msg_id)
-                except (NotSent, PushedBack) as err:
-                    mark_not_sent(err.message)
+                except (NotSent, PushedBack, CredentialsRejected) as err:
+                    mark_not_sent(err.message)  # nothing was applied: send it again later
                     raise
                 return AttemptResult("ok", value)
     except _Stopped:
         return AttemptResult("stopped")
+    except CredentialsRejected:
+        raise  # no other request will fare better: the run stops
     except (NotSent, PushedBack) as err:
         return AttemptResult("not_sent", error=err)
     except OutcomeUnknown as err:

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from runner.api import VoucherClient
+from runner.errors import RunnerError
 from runner.execute._progress import ProgressSink
 from runner.execute._throttle import AdaptiveThrottle
 from runner.ledger import Ledger
@@ -37,6 +38,7 @@ class RunContext:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     progress: ProgressSink | None = None
     calls: Counter[str] = field(default_factory=Counter)
+    fatal: RunnerError | None = None  # an error that stopped the workers, raised after them
 
     @property
     def stopping(self) -> bool:

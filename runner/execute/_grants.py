@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import structlog
 
-from runner.errors import Refused
+from runner.errors import CredentialsRejected, Refused
 from runner.execute._attempts import attempt_write
 from runner.execute._context import RunContext
 from runner.ledger import JobRecord
@@ -83,10 +83,17 @@ async def grant_pass(
                 job = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            outcome = await grant_one(ctx, job, voucher_ids[job.voucher_key])
+            try:
+                outcome = await grant_one(ctx, job, voucher_ids[job.voucher_key])
+            except CredentialsRejected as err:
+                ctx.fatal = ctx.fatal or err
+                ctx.stop.set()  # the other workers finish their calls and stop
+                return
             if ctx.progress is not None:
                 ctx.progress.advance(job.voucher_key, "done" if outcome == "ok" else outcome)
 
     workers = max(1, min(ctx.throttle.concurrency, len(jobs)))
     await asyncio.gather(*(worker() for _ in range(workers)))
     log.info("grant pass finished", jobs=len(jobs), left=queue.qsize())
+    if ctx.fatal is not None:
+        raise ctx.fatal

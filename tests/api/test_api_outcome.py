@@ -18,7 +18,14 @@ from runner.api import (
     parse_retry_after,
 )
 from runner.api._outcome import from_transport_error
-from runner.errors import ApiError, NotSent, OutcomeUnknown, PushedBack, Refused
+from runner.errors import (
+    ApiError,
+    CredentialsRejected,
+    NotSent,
+    OutcomeUnknown,
+    PushedBack,
+    Refused,
+)
 
 from .fakevendor import APPKEY, envelope, raw
 
@@ -194,6 +201,24 @@ def test_other_refusals_keep_code_and_message_verbatim() -> None:
     assert err.msg_id == "m1"
     assert err.hint is not None
     assert "transient_messages" in err.hint
+
+
+@pytest.mark.parametrize(
+    "message", ["签名错误,请检查digest", "openid无效或未授权", "时间戳已过期,请校准时间后重试"]
+)
+def test_credential_refusals_are_an_environment_problem(message: str) -> None:
+    """A refusal of the signature, openid or timestamp is CredentialsRejected (exit 4)."""
+    err = classify(envelope(None, code="1001", msg=message))
+    assert isinstance(err, CredentialsRejected)
+    assert err.exit_code == 4
+    assert err.return_msg == message
+    assert "WAIQIN_APPKEY" in (err.hint or "")
+
+
+def test_business_refusals_are_not_credential_problems() -> None:
+    """A refusal about the customer or the voucher stays a plain Refused (exit 1)."""
+    err = classify(envelope(None, code="1", msg="超过单客户限领数量"))
+    assert type(err) is Refused
 
 
 def test_refusal_echoing_the_digest_is_scrubbed() -> None:

@@ -10,7 +10,13 @@ from typing import Any
 import polars as pl
 import pytest
 
-from runner.errors import ConfirmationRequired, InvalidInput, LockHeld, PlanChanged
+from runner.errors import (
+    ConfirmationRequired,
+    CredentialsRejected,
+    InvalidInput,
+    LockHeld,
+    PlanChanged,
+)
 from runner.ledger import Ledger, campaign_dir
 from runner.plan import preview_campaign
 from runner.runs import run_campaign, verify_campaign
@@ -309,3 +315,27 @@ def test_a_created_voucher_cannot_grow(tmp_path: Path) -> None:
         result = run_campaign(path, options(state, server.base_url))
         assert result.exit_code == 0
         assert result.summary["no_longer_planned"] == {"done": 1}
+
+
+def test_a_wrong_appkey_stops_the_run_with_exit_4_and_fails_nothing(tmp_path: Path) -> None:
+    """A signature refusal is an environment problem: exit 4, the voucher stays planned
+    (not failed), and a rerun with the right appkey completes."""
+    shops = _shops(tmp_path, count=5)
+    path, state = tmp_path / "campaign.yaml", tmp_path / "state"
+    one = {"voucher": "ten-off", "audience": "shops", "quantity": 1}
+    write_campaign(
+        path, audiences={"shops": shops}, vouchers={"ten-off": voucher("满100减10")}, grants=[one]
+    )
+    with sandbox(seed=23) as server:
+        wrong = env_for(server.base_url) | {"WAIQIN_APPKEY": "not-the-appkey"}
+        with pytest.raises(CredentialsRejected) as rejected:
+            run_campaign(path, options(state, server.base_url, env=wrong))
+        assert rejected.value.exit_code == 4
+        assert "WAIQIN_APPKEY" in (rejected.value.hint or "")
+        with Ledger.open(state, CAMPAIGN, read_only=True) as ledger:
+            assert [v.state for v in ledger.vouchers()] == ["planned"]
+            last = ledger.last_run()
+            assert last is not None
+            assert last.exit_code == 4
+        assert run_campaign(path, options(state, server.base_url)).exit_code == 0
+        assert_exactly_planned(server.base_url, plan_of(path, server.base_url), state)

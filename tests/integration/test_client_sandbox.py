@@ -573,7 +573,13 @@ async def test_appkey_never_in_logs_or_exceptions(server: SandboxServer) -> None
             errors.append(err)
     text = stream.getvalue()
     kinds = [type(e).__name__ for e in errors]
-    assert kinds == ["Refused", "OutcomeUnknown", "OutcomeUnknown", "OutcomeUnknown", "Refused"]
+    assert kinds == [
+        "Refused",
+        "OutcomeUnknown",
+        "OutcomeUnknown",
+        "OutcomeUnknown",
+        "CredentialsRejected",
+    ]
     assert '"outcome": "Refused"' in text
     assert '"outcome": "OutcomeUnknown"' in text
     shown = [text, client_repr]
