@@ -21,6 +21,7 @@ __all__ = [
     "redact",
     "register_secret",
     "reset",
+    "scrub",
     "use_json",
 ]
 
@@ -44,7 +45,7 @@ def mask(value: str) -> str:
     return f"{value[:2]}***{value[-2:]}"
 
 
-def _scrub(value: Any) -> Any:
+def scrub(value: Any) -> Any:
     """Replace every registered secret in a value, looking inside dicts, lists and tuples."""
     if isinstance(value, str):
         for secret in _secrets:
@@ -52,9 +53,9 @@ def _scrub(value: Any) -> Any:
                 value = value.replace(secret, "***")
         return value
     if isinstance(value, dict):
-        return {k: _scrub(v) for k, v in value.items()}
+        return {k: scrub(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(_scrub(v) for v in value)
+        return type(value)(scrub(v) for v in value)
     return value
 
 
@@ -68,7 +69,7 @@ def redact(
         elif key in _MASK_KEYS and isinstance(event_dict[key], str):
             event_dict[key] = mask(event_dict[key])
         else:
-            event_dict[key] = _scrub(event_dict[key])
+            event_dict[key] = scrub(event_dict[key])
     return event_dict
 
 

@@ -49,14 +49,21 @@ def scrub(text: str | None) -> str | None:
     """The text with every registered secret replaced by ``***``."""
     if text is None:
         return None
-    out = logs.redact(None, "ledger", {"text": text})["text"]
+    out = logs.scrub(text)
     return out if isinstance(out, str) else text
 
 
+def dump_plain_json(value: Mapping[str, object]) -> str:
+    """Compact, key-sorted JSON (non-ASCII kept as is), exactly as given."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def dump_json(value: Mapping[str, object]) -> str:
-    """Compact, key-sorted JSON (non-ASCII kept as is), scrubbed of secrets."""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return scrub(text) or text
+    """Compact, key-sorted JSON of free-form details, every string value scrubbed of secrets.
+
+    Values are scrubbed before serialising, so a secret never breaks the JSON itself.
+    """
+    return dump_plain_json(logs.scrub(dict(value)))
 
 
 def load_json(text: str | None) -> dict[str, object]:

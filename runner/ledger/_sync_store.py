@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from runner.ledger._events import EventRow, append_events
 from runner.ledger._records import JobRow
-from runner.ledger._rows import checked_job_state, checked_voucher_state, dump_json, now
+from runner.ledger._rows import checked_job_state, checked_voucher_state, dump_plain_json, now
 from runner.ledger._sync import KnownJob, KnownVoucher, SyncChanges
 from runner.ledger._transitions import TABLES, Kind
 
@@ -65,7 +65,10 @@ def _write_vouchers(
     conn.executemany(
         "INSERT INTO vouchers (voucher_key, fingerprint, fields, state, updated_at)"
         " VALUES (?, ?, ?, 'planned', ?)",
-        [(v.voucher_key, v.fingerprint, dump_json(v.fields), at) for v in changes.new_vouchers],
+        [
+            (v.voucher_key, v.fingerprint, dump_plain_json(v.fields), at)
+            for v in changes.new_vouchers
+        ],
     )
     events += [
         ("voucher", v.voucher_key, None, "planned", {"change": "new in the plan"})
@@ -75,7 +78,7 @@ def _write_vouchers(
         conn.execute(
             "UPDATE vouchers SET fingerprint = ?, fields = ?, updated_at = ?"
             " WHERE voucher_key = ? AND state IN ('planned', 'failed')",
-            (row.fingerprint, dump_json(row.fields), at, row.voucher_key),
+            (row.fingerprint, dump_plain_json(row.fields), at, row.voucher_key),
         )
         detail = {"change": "settings updated", "fingerprint": row.fingerprint}
         events.append(("voucher", row.voucher_key, state, state, detail))
