@@ -22,6 +22,7 @@ from runner.errors import (
     ConfirmationRequired,
     Interrupted,
     InvalidInput,
+    MissingCredentials,
     PlanChanged,
     RunnerError,
     UsageError,
@@ -67,6 +68,14 @@ class RunOptions:
 
 def credentials_for(campaign: Campaign, env: Mapping[str, str] | None) -> Credentials:
     """The campaign's ``api`` settings, with WAIQIN_* variables filling the gaps."""
+    if campaign.unset_credentials:
+        names = sorted(set(campaign.unset_credentials.values()))
+        raise MissingCredentials(
+            f"the campaign's api credentials refer to unset environment variable(s): "
+            f"{', '.join(names)}",
+            where=campaign.location("api." + next(iter(campaign.unset_credentials))),
+            hint="Set them (" + " ".join(f"export {n}=..." for n in names) + ") and run again.",
+        )
     source = dict(os.environ if env is None else env)
     api = campaign.api
     if api.openid:

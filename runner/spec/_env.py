@@ -2,7 +2,9 @@
 
 * Any string value may refer to environment variables, as the whole value
   (``openid: ${WAIQIN_OPENID}``) or embedded (``remark: "see ${WIKI}/voucher"``).
-  An unset variable is an issue at that key path.
+  An unset variable is an issue at that key path, except under ``api.openid`` and
+  ``api.appkey``: credentials are needed to send, not to plan, so those are left unset
+  and reported by :func:`unset_credentials` for the commands that call the API.
 * ``api.appkey`` is the signing secret: only a bare ``${VAR}`` reference is accepted. A
   literal value is refused without ever repeating it, and is dropped from the data.
 * Where the file is silent (key absent or null), ``WAIQIN_BASE_URL``, ``WAIQIN_OPENID``
@@ -17,9 +19,10 @@ from typing import Any
 
 from runner.spec._issue import Issue, join_path
 
-__all__ = ["APPKEY_PATH", "ENV_DEFAULTS", "fill_api_gaps", "interpolate"]
+__all__ = ["APPKEY_PATH", "ENV_DEFAULTS", "fill_api_gaps", "interpolate", "unset_credentials"]
 
 APPKEY_PATH = "api.appkey"
+CREDENTIAL_PATHS = frozenset({"api.openid", APPKEY_PATH})
 ENV_DEFAULTS: dict[str, str] = {
     "base_url": "WAIQIN_BASE_URL",
     "openid": "WAIQIN_OPENID",
@@ -56,6 +59,21 @@ def fill_api_gaps(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any
     return {**data, "api": filled}
 
 
+def unset_credentials(data: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+    """``{"openid"|"appkey": VAR}`` for credential references whose variable is unset."""
+    api = data.get("api")
+    if not isinstance(api, Mapping):
+        return {}
+    unset: dict[str, str] = {}
+    for key in ("openid", "appkey"):
+        value = api.get(key)
+        names = _REF.findall(value) if isinstance(value, str) else []
+        missing = [name for name in names if name not in env]
+        if missing:
+            unset[key] = missing[0]
+    return unset
+
+
 def _walk(value: Any, path: str, env: Mapping[str, str], issues: list[Issue]) -> Any:
     if path == APPKEY_PATH:
         return _appkey(value, env, issues)
@@ -68,8 +86,10 @@ def _walk(value: Any, path: str, env: Mapping[str, str], issues: list[Issue]) ->
     return value
 
 
-def _substitute(text: str, path: str, env: Mapping[str, str], issues: list[Issue]) -> str:
+def _substitute(text: str, path: str, env: Mapping[str, str], issues: list[Issue]) -> str | None:
     missing = [name for name in _REF.findall(text) if name not in env]
+    if missing and path in CREDENTIAL_PATHS:
+        return None  # see unset_credentials: needed to send, not to plan
     for name in dict.fromkeys(missing):
         issues.append(
             Issue(

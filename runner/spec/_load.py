@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from runner import logs
 from runner.errors import InvalidInput, Location, Problem, SpecError
-from runner.spec._env import fill_api_gaps, interpolate
+from runner.spec._env import fill_api_gaps, interpolate, unset_credentials
 from runner.spec._issue import Issue, line_of
 from runner.spec._messages import to_issue
 from runner.spec._model import Campaign, beijing_today
@@ -53,7 +53,7 @@ def load_campaign(
     if issues or campaign is None:
         problems = [_problem(i, file, document.lines) for i in issues]
         raise InvalidInput(sorted(problems, key=lambda p: p.where.line or 0), source=file)
-    campaign.attach_source(path, document.lines)
+    campaign.attach_source(path, document.lines, unset_credentials(document.data, variables))
     if campaign.api.appkey is not None:
         logs.register_secret(campaign.api.appkey.get_secret_value())
     return campaign

@@ -540,6 +540,7 @@ class Campaign(_Model):
     grants: list[Grant] = _list("Which audience gets which voucher, and how many.")
     _source: Path | None = PrivateAttr(default=None)
     _lines: dict[str, int] = PrivateAttr(default_factory=dict)
+    _unset_credentials: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -562,12 +563,22 @@ class Campaign(_Model):
         for key, audience in self.audiences.items():
             audience._name = key
 
-    def attach_source(self, source: Path, lines: dict[str, int]) -> None:
-        """Remember the file the campaign came from, and its key-path → line map."""
+    def attach_source(
+        self, source: Path, lines: dict[str, int], unset_credentials: dict[str, str] | None = None
+    ) -> None:
+        """Remember the file the campaign came from, its key-path → line map, and the
+        credential variables it refers to that are unset."""
         self._source = source
         self._lines = dict(lines)
+        self._unset_credentials = dict(unset_credentials or {})
         for audience in self.audiences.values():
             audience._base_dir = self.base_dir
+
+    @property
+    def unset_credentials(self) -> dict[str, str]:
+        """``{"openid"|"appkey": VAR}``: credentials the file refers to whose variable is
+        unset. Fine for planning; the commands that call the API refuse to start."""
+        return dict(self._unset_credentials)
 
     @property
     def id(self) -> str:

@@ -37,12 +37,21 @@ def test_unset_variable_is_an_issue_at_its_path() -> None:
 
 
 def test_unset_variable_reported_with_line(tmp_path: Path) -> None:
-    """Loading reports an unset variable at api.openid with its line and no duplicate problem."""
-    found = problems(tmp_path, VALID, env={"WAIQIN_APPKEY": "k"})
-    problem = at(found, "api.openid")
-    assert problem.message == "environment variable WAIQIN_OPENID is not set"
-    assert problem.where.line == line_containing(VALID, "openid:")
+    """Loading reports an unset variable with its key path and line, once."""
+    text = replace(VALID, "remark: 使用说明", "remark: ${VOUCHER_REMARK}")
+    found = problems(tmp_path, text, env=ENV)
+    problem = at(found, "vouchers.ten-off.remark")
+    assert problem.message == "environment variable VOUCHER_REMARK is not set"
+    assert problem.where.line == line_containing(text, "remark:")
     assert len(found) == 1
+
+
+def test_unset_credentials_do_not_stop_planning(tmp_path: Path) -> None:
+    """Unset credential variables load fine (planning needs none) and are named for later."""
+    campaign = load_text(tmp_path, VALID, env={})
+    assert campaign.api.openid is None
+    assert campaign.api.appkey is None
+    assert campaign.unset_credentials == {"openid": "WAIQIN_OPENID", "appkey": "WAIQIN_APPKEY"}
 
 
 def test_literal_appkey_is_refused_without_repeating_it(tmp_path: Path) -> None:

@@ -78,3 +78,36 @@ def test_status_of_a_campaign_that_never_ran_writes_nothing(
     assert summary["last_run"] is None
     assert summary["rerun_would"]["grant"] > 0
     assert not state.exists()
+
+
+def _campaign_with_credential_refs(tmp_path: Path) -> Path:
+    text = Path("campaigns/spring-2027-east.yaml").read_text(encoding="utf-8")
+    text = text.replace("../samples/", str(Path("samples").resolve()) + "/")
+    text = text.replace("api:\n", "api:\n  openid: ${MY_OPENID}\n  appkey: ${MY_APPKEY}\n", 1)
+    path = tmp_path / "campaign.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_plan_needs_no_credentials_even_when_the_file_refers_to_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """plan succeeds with the file's credential variables unset."""
+    monkeypatch.delenv("MY_OPENID", raising=False)
+    monkeypatch.delenv("MY_APPKEY", raising=False)
+    campaign = _campaign_with_credential_refs(tmp_path)
+    assert _exit_code(["plan", str(campaign), "--state-dir", str(tmp_path / "state")]) == 0
+
+
+def test_run_names_the_unset_credential_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """run with the file's credential variables unset exits 4 naming them."""
+    monkeypatch.delenv("MY_OPENID", raising=False)
+    monkeypatch.delenv("MY_APPKEY", raising=False)
+    campaign = _campaign_with_credential_refs(tmp_path)
+    argv = ["--log-format", "console", "run", str(campaign), "--yes", "--state-dir", str(tmp_path)]
+    assert _exit_code(argv) == 4
+    err = capsys.readouterr().err
+    assert "MY_APPKEY" in err
+    assert "MY_OPENID" in err
