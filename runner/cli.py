@@ -205,6 +205,8 @@ def _run_hints(result: Any, campaign_file: Path, state_dir: Path) -> list[str]:
         )
     if result.exit_code == 3:
         hints.append("some outcomes need a person: see `runner status` and the verify lines above")
+    for error in result.summary.get("last_errors") or []:
+        hints.append(f"last error: {error}")
     if result.exit_code in (4, 130):
         hints.append(
             f"resume with `runner run {campaign_file} --yes`: it continues where it stopped"
@@ -272,8 +274,14 @@ def status_command(campaign_file: Path, state_dir: Path, as_json: bool) -> int:
     from runner.runs import status
 
     summary = status(campaign_file, state_dir)
-    rerun = summary["rerun_would"]
-    hints = [f"a rerun would grant {rerun['grant']} and skip {rerun['already_done']} already done"]  # type: ignore[index]
+    rerun: Any = summary["rerun_would"]
+    hints = [f"`runner run` would grant {rerun['grant']}; {rerun['already_done']} already done"]
+    if rerun["failed_for_retry_failed"]:
+        hints.append(
+            f"{rerun['failed_for_retry_failed']} failed: `runner retry-failed` tries again"
+        )
+    if rerun["review"]:
+        hints.append(f"{rerun['review']} need review: a person must decide (see the ledger events)")
     report.print_summary(summary, as_json=as_json, hints=hints)
     return EXIT_OK
 
@@ -308,7 +316,9 @@ def plan_command(campaign_file: Path, state_dir: Path, as_json: bool) -> int:
         click.echo(json.dumps(summary, ensure_ascii=False))
     else:
         print_preview(summary)
-        click.echo(f"preview files: {directory}/ (plan.parquet, plan.xlsx, preview.md)")
+        click.echo(
+            f"preview files: {directory}/ (plan.parquet, plan.xlsx, preview.md, preview.json)"
+        )
         launch = f"runner run {campaign_file} --plan-hash {summary['plan_hash']}"
         click.echo(f"launch exactly this plan: {launch}")
     return EXIT_OK

@@ -51,10 +51,13 @@ def print_summary(summary: Mapping[str, object], *, as_json: bool, hints: list[s
     if isinstance(verify, Mapping):
         mismatches = verify.get("mismatches") or []
         state = "[green]remote equals ledger[/]" if verify.get("ok") else "[red]DIFFERENCES[/]"
-        console.print(
-            f"verify: {state} — {verify.get('remote_instances')} remote instance(s), "
-            f"{verify.get('ledger_grants')} confirmed grant(s)"
-        )
+        if not verify.get("vouchers"):
+            console.print("verify: no voucher was created yet, nothing to compare")
+        else:
+            console.print(
+                f"verify: {state} — {verify.get('remote_instances')} remote instance(s), "
+                f"{verify.get('ledger_grants')} confirmed grant(s)"
+            )
         for m in mismatches if isinstance(mismatches, list) else []:
             console.print(
                 f"  {m['voucher_key']} {m['key_kind']}={m['customer_key']}: "

@@ -29,7 +29,16 @@ from runner.errors import (
 )
 from runner.execute import AdaptiveThrottle, ExecSettings, RunContext, RunOutcome, execute
 from runner.execute import verify as verify_remote
-from runner.ledger import LEDGER_FILE, JobRow, Ledger, SyncReport, VoucherRow, campaign_dir
+from runner.ledger import (
+    LEDGER_FILE,
+    JobRecord,
+    JobRow,
+    Ledger,
+    SyncReport,
+    VoucherRecord,
+    VoucherRow,
+    campaign_dir,
+)
 from runner.outputs import write_outputs
 from runner.plan import Plan, approved_summary_file, fit_created, ledger_rows, load_plan
 from runner.spec import Campaign
@@ -125,7 +134,9 @@ def _confirm(options: RunOptions, campaign: Campaign, plan: Plan, diff: SyncRepo
     if options.confirm is None:
         raise ConfirmationRequired("no terminal to ask for confirmation, and no --yes")
     if not options.confirm(campaign, plan, diff):
-        raise ConfirmationRequired("launch not confirmed; nothing was sent")
+        raise ConfirmationRequired(
+            "launch not confirmed; nothing was sent", hint="Run it again when you are ready."
+        )
 
 
 def _client(
@@ -271,6 +282,14 @@ def _run_and_record(
     return RunResult(exit_code, summary)
 
 
+def _last_errors(ledger: Ledger, most: int = 3) -> list[str]:
+    """The distinct last errors of work not done, most recent first (for the summary)."""
+    undone = ledger.jobs(("planned", "unknown", "failed", "review"))
+    errors = [v.last_error for v in ledger.vouchers() if v.state != "created"]
+    errors += [j.last_error for j in sorted(undone, key=lambda j: j.updated_at, reverse=True)]
+    return list(dict.fromkeys(e for e in errors if e))[:most]
+
+
 def summarize_ledger(
     ledger: Ledger, outcome: RunOutcome | None = None, throttle: AdaptiveThrottle | None = None
 ) -> dict[str, object]:
@@ -294,6 +313,7 @@ def summarize_ledger(
         "vouchers": vouchers,
         "jobs": totals,
         "no_longer_planned": dropped,
+        "last_errors": _last_errors(ledger),
     }
     if outcome is not None:
         summary["calls"] = outcome.calls
@@ -301,6 +321,7 @@ def summarize_ledger(
         if outcome.verify is not None:
             summary["verify"] = {
                 "ok": outcome.verify.ok,
+                "vouchers": outcome.verify.vouchers,
                 "remote_instances": outcome.verify.remote_instances,
                 "ledger_grants": outcome.verify.ledger_grants,
                 "mismatches": [m.as_dict() for m in outcome.verify.mismatches],
@@ -323,9 +344,30 @@ def _never_ran(campaign: str, plan: Plan) -> dict[str, object]:
             "grant": planned,
             "already_done": 0,
             "new_jobs": planned,
+            "failed_for_retry_failed": 0,
+            "review": 0,
             "no_longer_planned": 0,
             "voucher_conflicts": [],
         },
+    }
+
+
+def _rerun_would(
+    jobs: list[JobRecord], vouchers: list[VoucherRecord], diff: SyncReport
+) -> dict[str, object]:
+    """What `run` would send (and what only `retry-failed` would)."""
+    blocked = {v.voucher_key for v in vouchers if v.state in ("failed", "review")}
+    pending = [j for j in jobs if j.state in ("planned", "sending", "unknown")]
+    return {
+        "grant": sum(1 for j in pending if j.voucher_key not in blocked) + len(diff.new),
+        "already_done": diff.already_done,
+        "new_jobs": len(diff.new),
+        "failed_for_retry_failed": sum(1 for j in jobs if j.state == "failed")
+        + sum(1 for v in vouchers if v.state == "failed"),
+        "review": sum(1 for j in jobs if j.state == "review")
+        + sum(1 for v in vouchers if v.state == "review"),
+        "no_longer_planned": len(diff.no_longer_planned),
+        "voucher_conflicts": [c.voucher_key for c in diff.voucher_conflicts],
     }
 
 
@@ -342,6 +384,7 @@ def status(
         vouchers, _grown = fit_created(ledger, vouchers)
         diff = ledger.diff_plan(plan.plan_hash, vouchers, jobs)
         last = ledger.last_run()
+        ledger_jobs, ledger_vouchers = ledger.jobs(), ledger.vouchers()
     summary["last_run"] = (
         None
         if last is None
@@ -353,13 +396,7 @@ def status(
             "exit_code": last.exit_code,
         }
     )
-    summary["rerun_would"] = {
-        "grant": diff.still_to_do,
-        "already_done": diff.already_done,
-        "new_jobs": len(diff.new),
-        "no_longer_planned": len(diff.no_longer_planned),
-        "voucher_conflicts": [c.voucher_key for c in diff.voucher_conflicts],
-    }
+    summary["rerun_would"] = _rerun_would(ledger_jobs, ledger_vouchers, diff)
     return summary
 
 

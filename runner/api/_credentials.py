@@ -59,9 +59,9 @@ class Credentials:
         ]
         if missing:
             names = " and ".join(missing)
-            verb = "is" if len(missing) == 1 else "are"
+            noun, verb = ("variable", "is") if len(missing) == 1 else ("variables", "are")
             raise MissingCredentials(
-                f"environment variable {names} {verb} not set (or empty)", hint=_SET_HINT
+                f"environment {noun} {names} {verb} not set (or empty)", hint=_SET_HINT
             )
         url = base_url or source.get(ENV_BASE_URL, "").strip() or DEFAULT_BASE_URL
         return cls(openid=openid, appkey=appkey, base_url=url)

@@ -193,7 +193,7 @@ def _kind(path: Path) -> tuple[str, Problem | None]:
     return "", Problem(f"unsupported file type {suffix or '(none)'!r}", where, _TYPE_HINT)
 
 
-_PATH_HINT = "Check the audience's `path` (relative to the campaign file), and run again."
+_PATH_HINT = "Check the audience's `file` (relative to the campaign file), and run again."
 _XLS_HINT = "Open it in Excel and save it as 'Excel Workbook (*.xlsx)', and run again."
 _TYPE_HINT = "Use a .xlsx workbook or a .csv file (UTF-8 or GB18030), and run again."
 
