@@ -155,6 +155,8 @@ def test_sigkill_at_random_moments_then_rerun_grants_exactly_the_plan(tmp_path: 
             "grant": 0,
             "already_done": plan.jobs.height,
             "new_jobs": 0,
+            "failed_for_retry_failed": 0,
+            "review": 0,
             "no_longer_planned": 0,
             "voucher_conflicts": [],
         }
