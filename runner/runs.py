@@ -277,6 +277,11 @@ def _run_and_record(
             directory, ledger.jobs(active=None), ledger.vouchers(active=None), plan.audiences
         )
         summary = summarize_ledger(ledger, outcome, throttle)
+        if ledger.recovered:  # rows a crashed run left sending, settled by this one
+            summary["recovered_after_crash"] = {
+                "vouchers": len(ledger.recovered.vouchers),
+                "jobs": len(ledger.recovered.jobs),
+            }
         ledger.finish_run(run_id, exit_code, summary)
     structlog.get_logger(__name__).info("run finished", exit_code=exit_code)
     return RunResult(exit_code, summary)

@@ -70,9 +70,10 @@ class VoucherDecision:
     reason: str
 
 
-# Fields compared between our addVoucherInfo payload and a getVoucherInfos item.
-_TEXT_FIELDS = ("name", "startDate", "endDate", "payType", "tradeRange", "prodMode")
-_INT_FIELDS = ("num", "eachCmNum")
+# Fields compared between our addVoucherInfo payload and a getVoucherInfos item: the
+# required ones must be present on both sides and equal; the others when both have them.
+_REQUIRED = ("name", "startDate", "endDate", "num", "eachCmNum")
+_TEXT_FIELDS = ("payType", "tradeRange", "prodMode", "remark")
 _MONEY_FIELDS = ("money", "doorsillAmount", "discountsPercent", "maxDiscountsAmount")
 _DEFAULTS = {"doorsillType": "N", "discountsType": "GDMZ"}
 
@@ -91,8 +92,13 @@ def _same(ours: object, theirs: object) -> bool:
 
 
 def matches_payload(payload: Mapping[str, object], remote: Mapping[str, object]) -> bool:
-    """True when a remote voucher has every fingerprinted field of our payload."""
-    for key in _TEXT_FIELDS + _INT_FIELDS:
+    """True when a live remote voucher has every fingerprinted field of our payload."""
+    if str(remote.get("isFinish", "N")) == "Y":
+        return False  # a lost create leaves a live voucher, never a finished one
+    for key in _REQUIRED:
+        if payload.get(key) is None or str(payload.get(key)) != str(remote.get(key)):
+            return False
+    for key in _TEXT_FIELDS:
         if not _same(payload.get(key), remote.get(key)):
             return False
     for key, default in _DEFAULTS.items():

@@ -16,6 +16,7 @@ PAYLOAD: dict[str, object] = {
     "prodMode": "ALL",
     "num": 54,
     "eachCmNum": 3,
+    "remark": "说明",
 }
 
 
@@ -64,8 +65,23 @@ def test_payload_matches_remote_with_other_number_formats() -> None:
 
 def test_payload_differs_on_any_fingerprinted_field() -> None:
     """A different name, date, count or amount is another voucher."""
-    for change in ({"name": "x"}, {"endDate": "2027-04-01"}, {"num": 55}, {"money": "9.99"}):
+    changes: list[dict[str, object]] = [
+        {"name": "x"},
+        {"endDate": "2027-04-01"},
+        {"num": 55},
+        {"money": "9.99"},
+        {"remark": "其他说明"},
+    ]
+    for change in changes:
         assert not matches_payload(PAYLOAD, remote("1", **change)), change
+
+
+def test_finished_or_incomplete_remote_vouchers_never_match() -> None:
+    """A finished voucher, or one lacking a required field, is not our lost create."""
+    assert not matches_payload(PAYLOAD, remote("1", isFinish="Y"))
+    incomplete = remote("1")
+    del incomplete["endDate"]
+    assert not matches_payload(PAYLOAD, incomplete)
 
 
 def test_one_match_is_adopted() -> None:
