@@ -340,6 +340,6 @@ def demo_command(directory: Path, customers: int, audience: int, seed: int) -> i
     """Run a sample campaign twice against a built-in sandbox with faults switched on."""
     from runner.demo import DemoSettings, run_demo
 
-    logs.configure(_chosen_format[0], level="warning")  # the story is told in tables
+    logs.configure(_chosen_format[0], level="error")  # the story is told in tables
     settings = DemoSettings(directory=directory, customers=customers, audience=audience, seed=seed)
     return run_demo(settings)

@@ -15,17 +15,22 @@ _STATES = ("done", "planned", "sending", "unknown", "failed", "review")
 
 
 def _voucher_table(summary: Mapping[str, object]) -> Table:
+    """Vouchers with their grants per state; only states that occur get a column."""
+    raw = summary.get("vouchers")
+    vouchers = raw if isinstance(raw, list) else []
+    states = [s for s in _STATES if s == "done" or any(v.get("jobs", {}).get(s) for v in vouchers)]
     table = Table(title=f"campaign {summary.get('campaign')}")
-    for name in ("voucher", "state", "remote id", *_STATES):
-        table.add_column(name, justify="right" if name in _STATES else "left")
-    vouchers = summary.get("vouchers")
-    for v in vouchers if isinstance(vouchers, list) else []:
+    for name in ("voucher", "state", "remote id"):
+        table.add_column(name, no_wrap=True)
+    for name in states:
+        table.add_column(name, justify="right")
+    for v in vouchers:
         jobs = v.get("jobs", {})
         table.add_row(
             str(v["key"]) + ("" if v.get("active", True) else " (no longer planned)"),
             str(v["state"]),
             str(v.get("remote_id") or "-"),
-            *(str(jobs.get(s, 0)) for s in _STATES),
+            *(str(jobs.get(s, 0)) for s in states),
         )
     return table
 
@@ -35,7 +40,7 @@ def print_summary(summary: Mapping[str, object], *, as_json: bool, hints: list[s
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, default=str))
         return
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
     console.print(_voucher_table(summary))
     last = summary.get("last_run")
     if isinstance(last, Mapping):
