@@ -7,6 +7,7 @@ returns an exit code; the CLI only parses options and calls them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -24,6 +25,7 @@ from runner.errors import (
     InvalidInput,
     MissingCredentials,
     PlanChanged,
+    Problem,
     RunnerError,
     UsageError,
 )
@@ -154,15 +156,13 @@ def _client(
 
 
 def _settings(campaign: Campaign, options: RunOptions) -> ExecSettings:
-    settings = options.settings
-    return ExecSettings(
+    settings, timeout_s = options.settings, float(campaign.api.timeout_s)
+    return dataclasses.replace(
+        settings,
         max_attempts=campaign.api.max_attempts,
-        wait_initial_s=settings.wait_initial_s,
-        wait_max_s=settings.wait_max_s,
         # a request the vendor applies after our timeout must be visible before we look
-        settle_s=max(settings.settle_s, float(campaign.api.timeout_s)),
-        rounds=settings.rounds,
-        drain_s=min(settings.drain_s, float(campaign.api.timeout_s) + 5),
+        settle_s=max(settings.settle_s, timeout_s),
+        drain_s=min(settings.drain_s, timeout_s + 5),
     )
 
 
@@ -214,8 +214,8 @@ def run_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
     creds = credentials_for(campaign, options.env)
     command = "retry-failed" if options.retry_failed else "run"
     with Ledger.open(options.state_dir, campaign.campaign, command=command) as ledger:
-        rows = _checked_rows(ledger, plan, campaign_path)
-        _confirm(options, campaign, plan, ledger.diff_plan(plan.plan_hash, *rows))
+        rows, diff = _checked_rows(ledger, campaign, plan)
+        _confirm(options, campaign, plan, diff)
         run_id = ledger.start_run(command, plan.plan_hash)
         return _run_and_record(ledger, run_id, campaign, plan, creds, options, directory, rows)
 
@@ -223,8 +223,9 @@ def run_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
 Rows = tuple[list[VoucherRow], list[JobRow]]
 
 
-def _checked_rows(ledger: Ledger, plan: Plan, campaign_path: Path) -> Rows:
-    """The plan as ledger rows; refuse changes to vouchers that may exist remotely."""
+def _checked_rows(ledger: Ledger, campaign: Campaign, plan: Plan) -> tuple[Rows, SyncReport]:
+    """The plan as ledger rows and what syncing them changes; refuse changes to vouchers
+    that may exist remotely, pointing at their key and line in the campaign file."""
     vouchers, jobs = ledger_rows(plan)
     vouchers, problems = fit_created(ledger, vouchers)
     diff = ledger.diff_plan(plan.plan_hash, vouchers, jobs)
@@ -233,8 +234,11 @@ def _checked_rows(ledger: Ledger, plan: Plan, campaign_path: Path) -> Rows:
         c.as_problem() for c in diff.voucher_conflicts if f"vouchers.{c.voucher_key}" not in grown
     ]
     if problems:
-        raise InvalidInput(problems, source=str(campaign_path))
-    return vouchers, jobs
+        located = [
+            Problem(p.message, campaign.location(p.where.yaml_path or ""), p.hint) for p in problems
+        ]
+        raise InvalidInput(located, source=str(campaign.source))
+    return (vouchers, jobs), diff
 
 
 def _requeue_failed(ledger: Ledger) -> None:

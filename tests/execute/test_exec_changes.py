@@ -92,6 +92,8 @@ def test_added_grants_run_alone_and_an_edited_voucher_is_refused(tmp_path: Path)
         assert refused.value.exit_code == 2
         [problem] = refused.value.problems()
         assert problem.where.yaml_path == "vouchers.ten-off"
+        assert problem.where.file == str(path)
+        assert problem.where.line is not None
         assert "new voucher key" in (problem.hint or "")
         assert inspect(server.base_url)["counters"] == counters
 
@@ -307,6 +309,8 @@ def test_a_created_voucher_cannot_grow(tmp_path: Path) -> None:
             run_campaign(path, options(state, server.base_url))
         [problem] = grown.value.problems()
         assert "num 6 → 12" in problem.message
+        assert problem.where.yaml_path == "vouchers.ten-off"
+        assert problem.where.line is not None
         assert "cannot grow" in (problem.hint or "")
         assert inspect(server.base_url)["counters"] == counters
         first = pl.read_csv(tmp_path / "shops.csv", infer_schema=False)[HEADERS["cm_code"]][0]
