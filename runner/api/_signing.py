@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
+
+from runner.clock import BEIJING
 
 __all__ = ["BEIJING", "beijing_timestamp", "new_msg_id", "sign"]
-
-BEIJING = timezone(timedelta(hours=8), name="Asia/Shanghai")
 
 
 def beijing_timestamp(now: datetime | None = None) -> str:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import structlog
 
 from runner.api import VoucherUsage
+from runner.clock import BEIJING, beijing_today
 from runner.execute._context import RunContext
 from runner.execute._grants import REFUSED_PREFIX
 from runner.execute._settle import settle_customer, settle_voucher
@@ -23,7 +24,6 @@ from runner.ledger import JobRecord, VoucherRecord
 __all__ = ["RemoteGrants", "reconcile_jobs", "reconcile_voucher"]
 
 log = structlog.get_logger(__name__)
-BEIJING = timezone(timedelta(hours=8))
 
 
 class RemoteGrants:
@@ -98,7 +98,7 @@ async def reconcile_jobs(ctx: RunContext, voucher_ids: Mapping[str, str]) -> int
 
 
 def _sent_day(record: VoucherRecord) -> date:
-    today = datetime.now(BEIJING).date()
+    today = beijing_today()
     if record.sent_at is None:
         return today
     sent = datetime.fromisoformat(record.sent_at)
@@ -111,7 +111,7 @@ async def reconcile_voucher(ctx: RunContext, record: VoucherRecord) -> str | Non
     """Settle one unknown voucher by fingerprint; its remote id when adopted."""
     await asyncio.sleep(ctx.settings.settle_s)
     start = _sent_day(record) - timedelta(days=1)
-    end = datetime.now(BEIJING).date() + timedelta(days=1)
+    end = beijing_today() + timedelta(days=1)
     ctx.calls["getVoucherInfos"] += 1
     remote = await ctx.client.get_voucher_infos(start_create_date=start, end_create_date=end)
     owned = frozenset(

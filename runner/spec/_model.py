@@ -9,7 +9,7 @@ of raising them, so that a loader can report them with every other problem in on
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from runner.clock import beijing_today
 from runner.errors import Location
 from runner.spec._issue import line_of
 from runner.spec._refs import cross_check
@@ -74,14 +75,8 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://openapi.waiqin365.com"
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 CSV_SUFFIXES = frozenset({".csv"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls"})
-
-
-def beijing_today() -> date:
-    """Today's date in Beijing (UTC+8, no daylight saving), the vendor's calendar."""
-    return datetime.now(BEIJING).date()
 
 
 class _Model(BaseModel):

@@ -1,0 +1,18 @@
+"""The vendor's calendar: Beijing time (UTC+8, no daylight saving), in one place.
+
+Signing timestamps, "end date in the past" checks and the create-date window that
+reconciliation searches all use it. The sandbox keeps its own clock on purpose.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+__all__ = ["BEIJING", "beijing_today"]
+
+BEIJING = timezone(timedelta(hours=8), name="Asia/Shanghai")
+
+
+def beijing_today() -> date:
+    """Today's date in Beijing, the vendor's calendar."""
+    return datetime.now(BEIJING).date()
