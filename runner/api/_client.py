@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Protocol, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -77,6 +77,16 @@ _log = structlog.get_logger("runner.api")
 _MSG_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class _Identified(Protocol):
+    """A listed item: every listing's items carry an ``id``."""
+
+    @property
+    def id(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Identified)
 
 
 @dataclass(frozen=True, repr=False)
@@ -212,25 +222,32 @@ class VoucherClient:
         raise AssertionError("stamina.retry_context ended without an attempt")  # pragma: no cover
 
     async def _pages(
-        self, operation: str, payload_for: Callable[[int], Mapping[str, object]], page_length: int
-    ) -> list[tuple[object, str | None]]:
-        """Every item of a paginated read, pages 1..n until a page shorter than page_length."""
-        items: list[tuple[object, str | None]] = []
-        previous: list[object] | None = None
+        self,
+        operation: str,
+        payload_for: Callable[[int], Mapping[str, object]],
+        page_length: int,
+        parse: Callable[[object, str | None], R],
+    ) -> list[R]:
+        """Every distinct item of a paged read, parsed; pages 1, 2, ... are read in turn.
+
+        It stops on a page shorter than *page_length* (or empty), and on a page that brings
+        no id not seen already: a server that ignores paging answers the same items again.
+        Repeated ids are dropped (with one warning per listing); new ones on the same page
+        are kept and reading goes on.
+        """
+        items: list[R] = []
+        seen: set[str] = set()
+        warned = False
         for page_number in itertools.count(1):
             envelope = await self._read(operation, payload_for(page_number))
-            page = _as_list(envelope, operation)
-            if page and page == previous:
-                raise unexpected_data(
-                    operation,
-                    envelope.msg_id,
-                    f"page {page_number} repeats page {page_number - 1}; "
-                    "the server seems to ignore page_number",
-                )
-            items.extend((item, envelope.msg_id) for item in page)
-            if len(page) < page_length:
+            page = [parse(raw, envelope.msg_id) for raw in _as_list(envelope, operation)]
+            fresh = _unseen(page, seen)
+            items.extend(fresh)
+            if len(fresh) < len(page) and not warned:
+                warned = True
+                _warn_repeats(operation, page_number, len(page) - len(fresh))
+            if len(page) < page_length or not fresh:
                 break
-            previous = page
         return items
 
     async def get_voucher_infos(
@@ -258,8 +275,9 @@ class VoucherClient:
             ).to_wire()
 
         payload_for(1)  # invalid arguments fail before anything is sent
-        rows = await self._pages(operation, payload_for, page_length)
-        return [_parse(VoucherInfo, item, operation, msg_id) for item, msg_id in rows]
+        return await self._pages(
+            operation, payload_for, page_length, _parser(VoucherInfo, operation)
+        )
 
     async def get_cm_infos(
         self, voucher_id: str, *, page_length: int = MAX_PAGE_LENGTH
@@ -277,25 +295,50 @@ class VoucherClient:
             ).to_wire()
 
         payload_for(1)
-        rows = await self._pages(operation, payload_for, page_length)
-        return [_parse(CmInfo, item, operation, msg_id) for item, msg_id in rows]
+        return await self._pages(operation, payload_for, page_length, _parser(CmInfo, operation))
 
     async def query_voucher_used_info(
-        self, voucher_id: str, status: UseStatus | None = None
+        self,
+        voucher_id: str,
+        status: UseStatus | None = None,
+        *,
+        page_length: int = MAX_PAGE_LENGTH,
     ) -> list[VoucherUsage]:
-        """Granted instances of *voucher_id* with *status*; None = unused, used and expired."""
-        operation = "queryVoucherUsedInfo"
-        usages: list[VoucherUsage] = []
+        """Granted instances of *voucher_id* with *status*; None = unused, used and expired.
+
+        The document shows no paging, yet a server may cap one answer: each status is read
+        page by page like the other listings (see :meth:`_pages`). An instance id seen under
+        an earlier status is not counted again (a server that ignores voucherStatus).
+        """
+        usages: dict[str, VoucherUsage] = {}
         for one in _USE_STATUSES if status is None else (status,):
-            payload = _request(
-                operation, QueryVoucherUsedInfoRequest, voucher_id=voucher_id, voucher_status=one
+            for usage in await self._used_info_pages(voucher_id, one, page_length):
+                usages.setdefault(usage.id, usage)
+        return list(usages.values())
+
+    async def _used_info_pages(
+        self, voucher_id: str, status: UseStatus, page_length: int
+    ) -> list[VoucherUsage]:
+        """Every instance of one use status (all pages); a missing use_status is filled in."""
+        operation = "queryVoucherUsedInfo"
+
+        def payload_for(page_number: int) -> Mapping[str, object]:
+            return _request(
+                operation,
+                QueryVoucherUsedInfoRequest,
+                page_number=page_number,
+                page_length=page_length,
+                voucher_id=voucher_id,
+                voucher_status=status,
             ).to_wire()
-            envelope = await self._read(operation, payload)
-            for item in _as_list(envelope, operation):
-                usage = _parse(VoucherUsage, item, operation, envelope.msg_id)
-                if usage.use_status is None:
-                    usage.use_status = one
-                usages.append(usage)
+
+        payload_for(1)
+        usages = await self._pages(
+            operation, payload_for, page_length, _parser(VoucherUsage, operation)
+        )
+        for usage in usages:
+            if usage.use_status is None:
+                usage.use_status = status
         return usages
 
     # --- writes: exactly one attempt ------------------------------------------------------
@@ -390,6 +433,35 @@ def _parse(model: type[M], item: object, operation: str, msg_id: str | None) -> 
         return model.model_validate(item)
     except ValidationError as exc:
         raise unexpected_data(operation, msg_id, _first_error(exc)) from None
+
+
+def _parser(model: type[M], operation: str) -> Callable[[object, str | None], M]:
+    """One item of *operation*'s listing as *model* (see :func:`_parse`)."""
+
+    def parse(item: object, msg_id: str | None) -> M:
+        return _parse(model, item, operation, msg_id)
+
+    return parse
+
+
+def _unseen(page: Iterable[R], seen: set[str]) -> list[R]:
+    """The items of *page* whose id is not in *seen* (first copy only); *seen* grows."""
+    fresh: list[R] = []
+    for item in page:
+        if item.id not in seen:
+            seen.add(item.id)
+            fresh.append(item)
+    return fresh
+
+
+def _warn_repeats(operation: str, page_number: int, repeated: int) -> None:
+    """Said once per listing: a page repeated ids already read."""
+    _log.warning(
+        "server seems to ignore paging",
+        operation=operation,
+        page_number=page_number,
+        repeated_ids=repeated,
+    )
 
 
 def _as_list(envelope: Envelope, operation: str) -> list[object]:

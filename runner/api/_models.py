@@ -2,8 +2,9 @@
 
 Python names are snake_case; the wire names (aliases) are exactly the documented ones:
 camelCase for most endpoints, snake_case where the vendor uses it (``page_number``,
-``voucher_id``, the usage rows). Ids are always ``str`` (an int is accepted and turned
-into its exact text; a float is refused because it may already have lost digits).
+``voucher_id``, the usage rows). Paging is ``page_number``/``page_length`` on every
+listing, queryVoucherUsedInfo included. Ids are always ``str`` (an int is accepted and
+turned into its exact text; a float is refused because it may already have lost digits).
 Money and amounts are text. Requests forbid unknown fields (a typo is an error);
 responses keep unknown fields.
 """
@@ -245,8 +246,14 @@ class GetCmInfosRequest(_Request):
 
 
 class QueryVoucherUsedInfoRequest(_CamelRequest):
-    """``queryVoucherUsedInfo``: granted instances of one voucher with one use status."""
+    """``queryVoucherUsedInfo``: one page of the granted instances of one voucher.
 
+    The document shows no paging fields, yet a server may cap one answer: the page is
+    asked for like the other listings, as snake_case ``page_number``/``page_length``.
+    """
+
+    page_number: Annotated[int, Field(ge=1, alias="page_number")] = 1
+    page_length: Annotated[PageLength, Field(alias="page_length")] = MAX_PAGE_LENGTH
     voucher_id: IdStr
     voucher_status: UseStatus | None = None
 

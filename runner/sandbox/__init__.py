@@ -24,7 +24,9 @@ Ids are 19-digit strings everywhere, except ``id`` in getVoucherInfos' data, wri
 bare JSON number (as in the vendor's document) digit for digit. Decisions where the
 document is silent: granting before a voucher's start date is allowed, after its end
 date refused; finishing a finished voucher succeeds without change; ``page_length``
-above 1000 is refused; receiveVoucherInfo answers ``response_data`` null.
+above 1000 is refused; receiveVoucherInfo answers ``response_data`` null;
+queryVoucherUsedInfo pages like the other listings (at most 1,000 per answer) unless
+``SandboxConfig.ignore_paging`` makes every listing answer everything at once.
 The business rules are in ``_vouchers`` and ``_grants``; faults in ``_faults``.
 """
 

@@ -26,6 +26,12 @@ class SandboxConfig:
     XLSX), else ``generate`` made-up ones from ``seed``. ``faults`` takes a
     :class:`FaultConfig` or a spec string. ``timestamp_window`` (seconds) refuses
     timestamps that far from the sandbox clock; None (the default) accepts any valid one.
+
+    Listings (getVoucherInfos, getCmInfos, queryVoucherUsedInfo) answer one page of at
+    most 1,000 items, as ``page_number``/``page_length`` select. ``ignore_paging`` models
+    a server that has no paging for them: it reads neither field and answers every item
+    at once, the same answer for every page_number (no cap, so a client that pages until
+    it sees a repeated page still gets everything).
     """
 
     openid: str = DEFAULT_OPENID
@@ -42,6 +48,7 @@ class SandboxConfig:
     seed: int = 0
     clock: Clock = beijing_now
     timestamp_window: float | None = None
+    ignore_paging: bool = False
 
     def __post_init__(self) -> None:
         if self.rate is not None and self.rate <= 0:

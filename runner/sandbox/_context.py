@@ -14,11 +14,12 @@ __all__ = ["Context", "Outcome"]
 
 @dataclass
 class Context:
-    """The world one request is handled in."""
+    """The world one request is handled in (``ignore_paging``: see ``SandboxConfig``)."""
 
     store: StateStore
     customers: CustomerRegistry
     clock: Clock
+    ignore_paging: bool = False
 
     def today(self) -> date:
         """Today in Beijing."""

@@ -74,7 +74,10 @@ class Sandbox:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.context = Context(
-            store=_store(config), customers=config.customer_registry(), clock=config.clock
+            store=_store(config),
+            customers=config.customer_registry(),
+            clock=config.clock,
+            ignore_paging=config.ignore_paging,
         )
         self.faults = FaultInjector(config.fault_config(), config.seed)
         self.limiter = RateLimiter(config.rate)
@@ -161,6 +164,7 @@ class Sandbox:
             "faults": self.faults.config.describe(),
             "rate": self.config.rate,
             "rate_mode": self.config.rate_mode,
+            "ignore_paging": self.config.ignore_paging,
         }
 
 

@@ -6,7 +6,8 @@ customer, a finished voucher, a voucher past its end date (granting *before* the
 date is allowed: pre-distribution), a customer outside the voucher's scope, a voucher
 whose ``num`` is used up and a customer already holding ``eachCmNum``. Success creates
 one instance and answers ``response_data`` null. An unused instance reads as expired
-(``use_status`` "2") once today is past the voucher's end date.
+(``use_status`` "2") once today is past the voucher's end date. getCmInfos and
+queryVoucherUsedInfo answer one page of at most 1,000 (see ``SandboxConfig.ignore_paging``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ._customers import Customer
 from ._payload import Payload
 from ._scope import customers_of, in_scope
 from ._state import Instance, Voucher
-from ._vouchers import find_voucher, page_bounds
+from ._vouchers import find_voucher, one_page
 
 __all__ = ["get_cm_infos", "instance_view", "mark_instances", "query_voucher_used_info", "receive"]
 
@@ -77,19 +78,22 @@ def _customer(ctx: Context, p: Payload) -> Customer:
 def get_cm_infos(ctx: Context, p: Payload) -> Outcome:
     """One page of a voucher's customers as ``{"id", "code", "name"}``."""
     voucher = find_voucher(ctx, p, "voucher_id")
-    start, stop = page_bounds(p)
-    refs = customers_of(voucher, ctx.customers)[start:stop]
+    refs = one_page(ctx, p, customers_of(voucher, ctx.customers))
     items = [{"id": r.id, "code": r.code, "name": r.name} for r in refs]
     return Outcome(json.dumps(items, ensure_ascii=False))
 
 
 def query_voucher_used_info(ctx: Context, p: Payload) -> Outcome:
-    """Every instance of a voucher (optionally of one ``voucherStatus``), all fields."""
+    """One page (at most 1,000) of a voucher's instances, in grant order, all fields.
+
+    ``voucherStatus`` picks one use status (absent: every status). The vendor documents no
+    paging here; this sandbox pages like getCmInfos (``page_number``/``page_length``).
+    """
     voucher = find_voucher(ctx, p, "voucherId")
     wanted = p.enum("voucherStatus", ("0", "1", "2"), default="")
     views = [instance_view(ctx, voucher, i) for i in ctx.store.instances(voucher.id)]
     views = [v for v in views if not wanted or v["use_status"] == wanted]
-    return Outcome(json.dumps(views, ensure_ascii=False))
+    return Outcome(json.dumps(one_page(ctx, p, views), ensure_ascii=False))
 
 
 def instance_view(ctx: Context, voucher: Voucher, instance: Instance) -> dict[str, str]:

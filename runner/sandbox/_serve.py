@@ -14,6 +14,11 @@ from ._server import SandboxServer
 
 __all__ = ["serve"]
 
+_PAGING = {
+    False: "at most 1,000 items per page",
+    True: "ignored: every listing answers all its items at once",
+}
+
 
 def serve(
     *,
@@ -30,6 +35,7 @@ def serve(
     seed: int,
     timestamp_window: float | None,
     echo: Callable[[str], None],
+    ignore_paging: bool = False,
 ) -> int:
     """Start the server, say where it listens (never the appkey), wait for Ctrl-C, stop."""
     if customers is not None and generate is not None:
@@ -50,6 +56,7 @@ def serve(
         state_file=Path(state) if state else None,
         seed=seed,
         timestamp_window=timestamp_window,
+        ignore_paging=ignore_paging,
     )
     server = SandboxServer(config)
     server.start()
@@ -74,6 +81,7 @@ def _banner(server: SandboxServer, openid: str | None, appkey: str | None) -> li
         f"  rate: {config.rate or 'unlimited'}"
         + (f" per second, pushback as {config.rate_mode}" if config.rate else ""),
         f"  faults: {server.sandbox.faults.config.describe() or 'none'}",
+        f"  paging: {_PAGING[config.ignore_paging]}",
         f"  inspect: {server.base_url}/sandbox/inspect",
     ]
     if openid is None:

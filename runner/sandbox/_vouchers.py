@@ -12,8 +12,10 @@ finishVoucher on a finished voucher succeeds without change.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 from ._context import Context, Outcome
 from ._customers import DIMENSIONS
@@ -28,11 +30,13 @@ __all__ = [
     "finish_voucher",
     "get_voucher_infos",
     "modify_voucher_end_date",
+    "one_page",
     "page_bounds",
     "voucher_view",
 ]
 
 _CENT = Decimal("0.01")
+T = TypeVar("T")
 
 
 def add_voucher_info(ctx: Context, p: Payload) -> Outcome:
@@ -150,15 +154,22 @@ def page_bounds(p: Payload) -> tuple[int, int]:
     return (number - 1) * length, number * length
 
 
+def one_page(ctx: Context, p: Payload, items: Sequence[T]) -> list[T]:
+    """The page of *items* that :func:`page_bounds` selects; all when paging is ignored."""
+    if ctx.ignore_paging:
+        return list(items)
+    start, stop = page_bounds(p)
+    return list(items[start:stop])
+
+
 def get_voucher_infos(ctx: Context, p: Payload) -> Outcome:
     """List vouchers by create/modify date (inclusive), in creation order, one page."""
     windows = [
         ("create_date", p.optional_date("start_create_date"), p.optional_date("end_create_date")),
         ("modify_date", p.optional_date("start_modify_date"), p.optional_date("end_modify_date")),
     ]
-    start, stop = page_bounds(p)
     selected = [v for v in ctx.store.vouchers() if _within(v, windows)]
-    return Outcome(json_with_bare_ids([voucher_view(v) for v in selected[start:stop]]))
+    return Outcome(json_with_bare_ids([voucher_view(v) for v in one_page(ctx, p, selected)]))
 
 
 def _within(voucher: Voucher, windows: list[tuple[str, date | None, date | None]]) -> bool:

@@ -169,12 +169,26 @@ def test_snake_case_requests_keep_snake_case_wire_names() -> None:
         "voucher_id": "8144100181735612578",
     }
     assert QueryVoucherUsedInfoRequest(voucher_id="1", voucher_status="2").to_wire() == {
+        "page_number": 1,
+        "page_length": 1000,
         "voucherId": "1",
         "voucherStatus": "2",
     }
+
+
+def test_used_info_request_pages_in_snake_case_beside_camel_case_fields() -> None:
+    """queryVoucherUsedInfo sends page_number/page_length snake_case next to voucherId."""
+    request = QueryVoucherUsedInfoRequest(voucher_id=7, page_number=3, page_length=250)
+    assert request.to_wire() == {"page_number": 3, "page_length": 250, "voucherId": "7"}
+    with pytest.raises(ValidationError):
+        QueryVoucherUsedInfoRequest.model_validate({"voucherId": "7", "pageNumber": 2})
+    with pytest.raises(ValidationError):
+        QueryVoucherUsedInfoRequest(voucher_id="7", page_number=0)
 
 
 def test_page_length_is_capped_at_1000() -> None:
     """A page length above the documented maximum is refused."""
     with pytest.raises(ValidationError):
         GetCmInfosRequest(voucher_id="1", page_length=1001)
+    with pytest.raises(ValidationError):
+        QueryVoucherUsedInfoRequest(voucher_id="1", page_length=1001)

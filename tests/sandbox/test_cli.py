@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -12,9 +13,17 @@ from pathlib import Path
 import pytest
 
 from runner.cli import main
-from runner.sandbox import DEFAULT_APPKEY, DEFAULT_OPENID, SandboxConfig, SandboxServer
+from runner.sandbox import (
+    DEFAULT_APPKEY,
+    DEFAULT_OPENID,
+    SandboxConfig,
+    SandboxServer,
+    generate_customers,
+)
 from runner.sandbox._serve import _banner
 from runner.sandbox.testing import signed_post
+
+from .conftest import voucher_payload
 
 
 def test_sandbox_command_serves_until_interrupted(tmp_path: Path) -> None:
@@ -59,3 +68,34 @@ def test_customers_and_generate_exclude_each_other(capsys: pytest.CaptureFixture
         main(["sandbox", "--port", "0", "--customers", "c.csv", "--generate", "3"])
     assert caught.value.code == 2
     assert "--customers and --generate" in capsys.readouterr().err
+
+
+def test_ignore_paging_flag_reaches_the_sandbox() -> None:
+    """``runner sandbox --ignore-paging`` answers every customer to page 3 of length 1."""
+    customers = generate_customers(3, 0)
+    command = [sys.executable, "-m", "runner", "--log-format", "json", "sandbox", "--port", "0"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WAIQIN_")}
+    process = subprocess.Popen(
+        [*command, "--generate", "3", "--ignore-paging"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        match = re.search(r"listening on (http://\S+)", process.stdout.readline())
+        assert match
+        base_url = match.group(1)
+        banner = [process.stdout.readline() for _ in range(5)]  # customers .. paging
+        payload = voucher_payload(cmId=",".join(c.id for c in customers))
+        payload.update(startDate="2099-01-01", endDate="2099-01-31")
+        created = signed_post(base_url, "addVoucherInfo", payload).json()
+        voucher_id = json.loads(created["response_data"])["voucherId"]
+        body = {"voucher_id": voucher_id, "page_number": 3, "page_length": 1}
+        listed = signed_post(base_url, "getCmInfos", body).json()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    assert [c["id"] for c in json.loads(listed["response_data"])] == [c.id for c in customers]
+    assert any("paging: ignored" in line for line in banner), banner
