@@ -2,25 +2,35 @@
 
 1. A sandbox with a few thousand generated customers, faults on (lost responses, 5xx,
    latency) and a rate limit lower than the campaign's, which the campaign is not told.
-2. A campaign file and an audience spreadsheet written into the demo folder.
+2. A campaign file and an audience spreadsheet written into the demo folder; the voucher
+   is valid from today (Beijing) for 60 days, so the demo works on any day.
 3. ``plan``: the preview a campaign manager approves.
 4. ``run``: create, grant with progress, reconcile lost responses, verify.
 5. A second ``run``: it makes no grant call.
 6. A table showing the remote state equals the plan, customer by customer.
+
+Every demo starts a new sandbox (on a new port, with nothing in it), so it also starts
+from a new state: the campaign's folder under ``<demo dir>/state/`` is removed first,
+else its ledger would name vouchers of a sandbox that no longer exists. Nothing else in
+the demo folder is touched; running the demo any number of times in a row works.
 """
 
 from __future__ import annotations
 
 import random
+import shutil
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from runner.clock import beijing_today
 from runner.execute import ExecSettings
+from runner.ledger import CampaignLock
 from runner.plan import Plan, load_plan, print_preview, summarize, write_preview
 from runner.runs import RunOptions, RunResult, run_campaign
 from runner.sandbox import DEFAULT_APPKEY, DEFAULT_OPENID, Customer, generate_customers
@@ -28,9 +38,15 @@ from runner.sandbox.testing import inspect, running_sandbox
 
 __all__ = ["DemoSettings", "run_demo"]
 
+#: The demo campaign's id: the one folder under ``<demo dir>/state/`` the demo removes.
+CAMPAIGN_ID = "demo-spring"
+#: How long the demo voucher is valid, from today in Beijing.
+VALID_DAYS = 60
+
 _CAMPAIGN = """\
-# A demo campaign written by `runner demo`: one voucher for specific customers.
-campaign: demo-spring
+# A demo campaign written by `runner demo`: one voucher for specific customers, valid
+# from the day the demo ran (Beijing) for {days} days.
+campaign: {campaign}
 api:
   base_url: ${{DEMO_SANDBOX_URL}}
   rate: {rate}              # the sandbox allows less and pushes back: the run adapts
@@ -46,8 +62,8 @@ audiences:
 vouchers:
   ten-off:
     name: 春季满100减10
-    start_date: "2027-03-01"
-    end_date: "2027-03-31"
+    start_date: "{start}"
+    end_date: "{end}"
     money: "10.00"
     doorsill_amount: "100"
     grant_type: HDFF
@@ -90,6 +106,30 @@ def _write_audience(path: Path, customers: list[Customer], rng: random.Random) -
     frame.write_csv(path, include_bom=True)
 
 
+def campaign_text(rate: float, today: date) -> str:
+    """The demo campaign file, its voucher valid from *today* for :data:`VALID_DAYS` days."""
+    end = today + timedelta(days=VALID_DAYS)
+    return _CAMPAIGN.format(campaign=CAMPAIGN_ID, rate=rate, start=today, end=end, days=VALID_DAYS)
+
+
+def _fresh_state(state_dir: Path) -> Path | None:
+    """Remove the demo campaign's own state folder (and nothing else); the removed path.
+
+    Taken under the campaign lock, so a demo still running in the same folder is never
+    pulled from under its feet (that raises LockHeld, exit 4). A symbolic link is
+    unlinked, never followed.
+    """
+    folder = state_dir / CAMPAIGN_ID
+    if folder.is_symlink():
+        folder.unlink()
+        return folder
+    if not folder.is_dir():
+        return None
+    with CampaignLock(folder, command="demo"):
+        shutil.rmtree(folder)
+    return folder
+
+
 def _prepare(settings: DemoSettings) -> tuple[Path, list[Customer]]:
     rng = random.Random(settings.seed)
     registry = list(generate_customers(settings.customers, seed=settings.seed))
@@ -97,7 +137,8 @@ def _prepare(settings: DemoSettings) -> tuple[Path, list[Customer]]:
     settings.directory.mkdir(parents=True, exist_ok=True)
     _write_audience(settings.directory / "customers.csv", chosen, rng)
     campaign = settings.directory / "campaign.yaml"
-    campaign.write_text(_CAMPAIGN.format(rate=settings.campaign_rate), encoding="utf-8")
+    text = campaign_text(settings.campaign_rate, beijing_today())
+    campaign.write_text(text, encoding="utf-8")
     return campaign, registry
 
 
@@ -123,6 +164,13 @@ def _remote_vs_plan(plan: Plan, base_url: str, registry: list[Customer]) -> tupl
 def run_demo(settings: DemoSettings, *, bars: bool | None = None) -> int:
     """Run the demo; 0 when the remote state equals the plan after two runs."""
     console = Console()
+    state_dir = settings.directory / "state"
+    removed = _fresh_state(state_dir)
+    if removed is not None:
+        console.print(
+            f"fresh start: removed {removed} (the previous demo's ledger, which named "
+            "vouchers of a sandbox that no longer exists)"
+        )
     campaign_path, registry = _prepare(settings)
     config = {
         "customers": tuple(registry),
@@ -136,7 +184,6 @@ def run_demo(settings: DemoSettings, *, bars: bool | None = None) -> int:
             "WAIQIN_OPENID": DEFAULT_OPENID,
             "WAIQIN_APPKEY": DEFAULT_APPKEY,
         }
-        state_dir = settings.directory / "state"
         console.rule(f"[bold]1. plan[/] {campaign_path}")
         campaign, plan = load_plan(campaign_path, env=env)
         summary = summarize(campaign, plan, rate=float(campaign.api.rate))

@@ -5,7 +5,8 @@ Into ``<state-dir>/<campaign>/``:
 - ``results.csv`` (UTF-8 with BOM) and ``results.xlsx``: every job with customer key and
   name, voucher key, remote voucher id, whether the campaign still plans it (a grant made
   and later dropped from the campaign is kept, never revoked: ``planned`` = "no longer"),
-  state, attempts, last error, time; ids as text;
+  state, attempts, last error, time (``updated_at``: Beijing time, ISO 8601 with
+  ``+08:00``, as the ledger stores it); ids as text;
 - ``failures.csv``: the audience's own columns plus the error, for every job that failed
   for good or needs review: fix it and use it as an audience again;
 - ``unprocessed.csv``: jobs not settled yet (planned, unknown), e.g. after an interrupt.

@@ -12,10 +12,11 @@ import fcntl
 import json
 import os
 import socket
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
+from runner.clock import BEIJING
 from runner.errors import Location, LockHeld
 
 __all__ = ["CampaignLock"]
@@ -89,7 +90,7 @@ class CampaignLock:
         owner = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
-            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "started_at": datetime.now(BEIJING).isoformat(timespec="seconds"),
             "command": self.command,
         }
         data = json.dumps(owner, ensure_ascii=False).encode()

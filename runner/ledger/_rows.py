@@ -1,5 +1,12 @@
 """Between SQLite rows and typed records: JSON, secret scrubbing, checked states, clock.
 
+Times are stored as people read them: Beijing time with its offset, ISO 8601 with
+milliseconds (``2026-12-01T23:05:07.123+08:00``), like the vendor's own timestamps. One
+fixed offset and one fixed width keep text order equal to time order, so ``ORDER BY``
+on these columns and sorting the strings stay correct, and ``datetime.fromisoformat``
+reads them back as aware datetimes. (Ledgers written before kept UTC, ``+00:00``: those
+values parse to the same instants and sort before every later Beijing value.)
+
 Every free text the ledger stores (errors, server messages, JSON details, voucher
 fields) passes through :func:`scrub`, which removes any secret registered with
 :func:`runner.logs.register_secret`: the appkey never reaches the file even by accident.
@@ -10,10 +17,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import cast
 
 from runner import logs
+from runner.clock import BEIJING
 from runner.errors import LedgerError
 from runner.ledger._records import EventRecord, JobRecord, RunRecord, VoucherRecord
 from runner.ledger._states import (
@@ -41,8 +49,8 @@ __all__ = [
 
 
 def now() -> str:
-    """The current time in UTC as ISO 8601 with milliseconds."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    """The current time in Beijing as ISO 8601 with milliseconds and ``+08:00``."""
+    return datetime.now(BEIJING).isoformat(timespec="milliseconds")
 
 
 def scrub(text: str | None) -> str | None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
 
+from runner.clock import beijing_today
 from runner.errors import Location
 from runner.sheets import ROW, Audience, KeyKind
 
-TODAY = date(2026, 11, 28)
+TODAY = date(2026, 11, 28)  # what load_plan is told; the vouchers' dates are after it
+START, END = "2027-03-01", "2027-03-31"
 HEADER = ("客户ID", "客户编码", "客户名称", "客户等级", "数量")
 ID_A = "6856083179295188426"  # 19 digits, beyond 2**53
 ID_B = "8833956197749704288"
@@ -44,8 +46,8 @@ AUDIENCE = """  east:
 
 VOUCHER = """  {key}:
     name: 满100减10
-    start_date: 2027-03-01
-    end_date: 2027-03-31
+    start_date: {start}
+    end_date: {end}
     money: "10.00"
     grant_type: HDFF
     customers: {customers}
@@ -53,10 +55,26 @@ VOUCHER = """  {key}:
 """
 
 
-def voucher(key: str = "ten-off", customers: str = "specific", **extra: str) -> str:
+def voucher(
+    key: str = "ten-off",
+    customers: str = "specific",
+    *,
+    start: str = START,
+    end: str = END,
+    **extra: str,
+) -> str:
     """One voucher block; ``extra`` adds keys verbatim (values are YAML text)."""
-    text = VOUCHER.format(key=key, customers=customers)
+    text = VOUCHER.format(key=key, customers=customers, start=start, end=end)
     return text + "".join(f"    {name}: {value}\n" for name, value in extra.items())
+
+
+def dates_from_today() -> dict[str, str]:
+    """Voucher dates valid on any day the tests run (today in Beijing, plus 30 days).
+
+    For `runner plan` through the CLI, which always checks against the real today.
+    """
+    today = beijing_today()
+    return {"start": today.isoformat(), "end": (today + timedelta(days=30)).isoformat()}
 
 
 def grant(

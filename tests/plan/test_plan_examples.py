@@ -1,17 +1,25 @@
-"""`runner plan` on every example campaign: the good ones pass, each bad one says why."""
+"""Every example campaign plans, on a pinned day and two years ahead; each bad one says why."""
 
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from runner.cli import main
+from runner.clock import beijing_today
+from runner.errors import InputError
+from runner.plan import load_plan, preview_campaign
 
 CAMPAIGNS = Path(__file__).resolve().parents[2] / "campaigns"
 GOOD = sorted(CAMPAIGNS.glob("*.yaml"))
 BAD = sorted((CAMPAIGNS / "bad").glob("*.yaml"))
+ENV = {"WAIQIN_APPKEY": "example-appkey-not-a-secret"}  # the examples reference it
+# the day the examples' results are pinned to; their dates are placeholders far ahead
+TODAY = date(2026, 12, 1)
+# grants each good example plans from the sample spreadsheets (a new example adds its count)
+GRANTS = {"north-zkbl-2027.yaml": 16, "spring-2027-east.yaml": 54}
 
 
 def _expectation(path: Path) -> tuple[str, str]:
@@ -22,43 +30,40 @@ def _expectation(path: Path) -> tuple[str, str]:
     return expect.strip(), phase.strip()
 
 
-def _plan(path: Path, state: Path, capsys: pytest.CaptureFixture[str]) -> tuple[object, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(["--log-format", "console", "plan", str(path), "--state-dir", str(state)])
-    return exited.value.code, capsys.readouterr().err
-
-
-@pytest.fixture(autouse=True)
-def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A set appkey variable (examples reference it) and the unset one an example relies on."""
-    monkeypatch.setenv("WAIQIN_APPKEY", "example-appkey-not-a-secret")
-    monkeypatch.delenv("CAMPAIGN_RUNNER_UNSET_EXAMPLE", raising=False)
-
-
 def test_there_are_examples_of_both_kinds() -> None:
-    """Both good examples and plan-level bad examples exist."""
+    """Both good examples and plan-level bad examples exist, and every good one has a count."""
     names = {p.name for p in GOOD}
     assert {"spring-2027-east.yaml", "north-zkbl-2027.yaml"} <= names
+    assert names == set(GRANTS)
     assert sum(_expectation(p)[1] == "plan" for p in BAD) >= 9
 
 
 @pytest.mark.parametrize("path", GOOD, ids=lambda p: p.name)
-def test_good_example_plans(path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A good example campaign plans with exit 0 and writes its preview files."""
-    code, err = _plan(path, tmp_path, capsys)
-    assert code == 0, err
-    (directory,) = tmp_path.iterdir()
+def test_good_example_plans(path: Path, tmp_path: Path) -> None:
+    """A good example campaign plans on the pinned day and writes its preview files."""
+    summary, directory = preview_campaign(path, tmp_path, env=ENV, today=TODAY)
+    grants = summary["grants"]
+    assert isinstance(grants, dict)
+    assert grants["total"] == GRANTS[path.name]
     assert {"plan.parquet", "plan.xlsx", "preview.md"} <= {p.name for p in directory.iterdir()}
 
 
+@pytest.mark.parametrize("path", GOOD, ids=lambda p: p.name)
+def test_good_example_still_plans_two_years_from_now(path: Path) -> None:
+    """With today two years after the real Beijing today, the example plans its usual grants."""
+    later = beijing_today() + timedelta(days=730)
+    _campaign, plan = load_plan(path, env=ENV, today=later)
+    assert plan.jobs.height == GRANTS[path.name]
+    assert all(v.payload["endDate"] >= later.isoformat() for v in plan.vouchers)
+
+
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.name)
-def test_bad_example_is_refused_with_its_message(
-    path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A bad example exits 2 and stderr contains its `# expect:` text; nothing is written."""
+def test_bad_example_is_refused_with_its_message(path: Path, tmp_path: Path) -> None:
+    """A bad example is invalid input (exit 2) naming its `# expect:` text; nothing is written."""
     expect, phase = _expectation(path)
     assert phase in {"spec", "plan"}
-    code, err = _plan(path, tmp_path, capsys)
-    assert code == 2, err
-    assert expect in err
+    with pytest.raises(InputError) as caught:
+        preview_campaign(path, tmp_path, env=ENV, today=TODAY)
+    assert caught.value.exit_code == 2
+    assert expect in str(caught.value)
     assert list(tmp_path.iterdir()) == []
