@@ -155,6 +155,11 @@ def api_command(operation: str, payload: str, base_url: str | None, timeout_s: f
 @click.option("--state", type=click.Path(dir_okay=False), help="JSON state file, kept on restart.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for ids and faults.")
 @click.option("--timestamp-window", type=float, help="Refuse timestamps this many seconds off.")
+@click.option(
+    "--ignore-paging",
+    is_flag=True,
+    help="Listings ignore page_number/page_length and answer every item at once.",
+)
 def sandbox_command(**options: Any) -> int:
     """Serve the voucher API simulator in the foreground until Ctrl-C."""
     from runner.sandbox._serve import serve
@@ -170,9 +175,9 @@ _campaign_arg = click.argument(
 _state_dir_opt = click.option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("state"),
-    show_default=True,
-    help="Where the ledger and result files live (one folder per campaign).",
+    default=None,
+    help="Where the ledger and result files live (one folder per campaign) "
+    "[default: the campaign's state_dir, else state/ next to the campaign file].",
 )
 _json_opt = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 
@@ -188,9 +193,8 @@ def _ask(campaign: Any, plan: Any, diff: Any) -> bool:
     return click.confirm("Launch this campaign now?", default=False)
 
 
-def _run_hints(result: Any, campaign_file: Path, state_dir: Path) -> list[str]:
-    name = result.summary.get("campaign")
-    where = state_dir / str(name)
+def _run_hints(result: Any, campaign_file: Path) -> list[str]:
+    where = Path(str(result.summary.get("ledger_file"))).parent
     hints = [f"results: {where / 'results.csv'} (and results.xlsx)"]
     dropped = result.summary.get("no_longer_planned") or {}
     if dropped.get("done"):
@@ -204,7 +208,10 @@ def _run_hints(result: Any, campaign_file: Path, state_dir: Path) -> list[str]:
             f"`runner retry-failed {campaign_file}`"
         )
     if result.exit_code == 3:
-        hints.append("some outcomes need a person: see `runner status` and the verify lines above")
+        hints.append(
+            f"some outcomes need a person: `runner review {campaign_file}` shows them with "
+            "their evidence and records your decision"
+        )
     for error in result.summary.get("last_errors") or []:
         hints.append(f"last error: {error}")
     if result.exit_code in (4, 130):
@@ -216,7 +223,7 @@ def _run_hints(result: Any, campaign_file: Path, state_dir: Path) -> list[str]:
 
 def _launch(
     campaign_file: Path,
-    state_dir: Path,
+    state_dir: Path | None,
     yes: bool,
     plan_hash: str | None,
     as_json: bool,
@@ -232,9 +239,7 @@ def _launch(
         retry_failed=retry,
     )
     result = run_campaign(campaign_file, options)
-    report.print_summary(
-        result.summary, as_json=as_json, hints=_run_hints(result, campaign_file, state_dir)
-    )
+    report.print_summary(result.summary, as_json=as_json, hints=_run_hints(result, campaign_file))
     return result.exit_code
 
 
@@ -245,7 +250,7 @@ def _launch(
 @click.option("--plan-hash", help="Refuse to run unless the plan still has this hash.")
 @_json_opt
 def run_command(
-    campaign_file: Path, state_dir: Path, yes: bool, plan_hash: str | None, as_json: bool
+    campaign_file: Path, state_dir: Path | None, yes: bool, plan_hash: str | None, as_json: bool
 ) -> int:
     """Create the vouchers and grant them exactly once; safe to rerun at any time.
 
@@ -260,7 +265,9 @@ def run_command(
 @_state_dir_opt
 @click.option("--yes", is_flag=True, help="Launch without asking (needed without a terminal).")
 @_json_opt
-def retry_failed_command(campaign_file: Path, state_dir: Path, yes: bool, as_json: bool) -> int:
+def retry_failed_command(
+    campaign_file: Path, state_dir: Path | None, yes: bool, as_json: bool
+) -> int:
     """Try again the grants (and vouchers) that failed for good, once the cause is fixed."""
     return _launch(campaign_file, state_dir, yes, None, as_json, retry=True)
 
@@ -269,7 +276,7 @@ def retry_failed_command(campaign_file: Path, state_dir: Path, yes: bool, as_jso
 @_campaign_arg
 @_state_dir_opt
 @_json_opt
-def status_command(campaign_file: Path, state_dir: Path, as_json: bool) -> int:
+def status_command(campaign_file: Path, state_dir: Path | None, as_json: bool) -> int:
     """Show per voucher and state what the ledger holds, and what a rerun would do."""
     from runner.runs import status
 
@@ -281,7 +288,9 @@ def status_command(campaign_file: Path, state_dir: Path, as_json: bool) -> int:
             f"{rerun['failed_for_retry_failed']} failed: `runner retry-failed` tries again"
         )
     if rerun["review"]:
-        hints.append(f"{rerun['review']} need review: a person must decide (see the ledger events)")
+        hints.append(
+            f"{rerun['review']} need review: a person decides with `runner review {campaign_file}`"
+        )
     report.print_summary(summary, as_json=as_json, hints=hints)
     return EXIT_OK
 
@@ -290,7 +299,7 @@ def status_command(campaign_file: Path, state_dir: Path, as_json: bool) -> int:
 @_campaign_arg
 @_state_dir_opt
 @_json_opt
-def verify_command(campaign_file: Path, state_dir: Path, as_json: bool) -> int:
+def verify_command(campaign_file: Path, state_dir: Path | None, as_json: bool) -> int:
     """Compare the remote granted instances with the ledger, per customer (read-only)."""
     from runner.runs import RunOptions, verify_campaign
 
@@ -303,11 +312,12 @@ def verify_command(campaign_file: Path, state_dir: Path, as_json: bool) -> int:
 @_campaign_arg
 @_state_dir_opt
 @_json_opt
-def plan_command(campaign_file: Path, state_dir: Path, as_json: bool) -> int:
+def plan_command(campaign_file: Path, state_dir: Path | None, as_json: bool) -> int:
     """Build the job plan and preview it; sends nothing and needs no credentials.
 
     Writes plan.parquet, plan.xlsx, preview.md and preview.json into STATE_DIR/<campaign>/.
-    Exit codes: 0 the plan is valid, 2 invalid input (every problem is listed).
+    Exit codes: 0 the plan is valid, 2 invalid input or a plan `run` would refuse
+    (every problem is listed).
     """
     from runner.plan import preview_campaign, print_preview
 
@@ -319,6 +329,7 @@ def plan_command(campaign_file: Path, state_dir: Path, as_json: bool) -> int:
         click.echo(
             f"preview files: {directory}/ (plan.parquet, plan.xlsx, preview.md, preview.json)"
         )
+        click.echo(report.ledger_line(summary))
         launch = f"runner run {campaign_file} --plan-hash {summary['plan_hash']}"
         click.echo(f"launch exactly this plan: {launch}")
     return EXIT_OK
@@ -343,3 +354,132 @@ def demo_command(directory: Path, customers: int, audience: int, seed: int) -> i
     logs.configure(_chosen_format[0], level="error")  # the story is told in tables
     settings = DemoSettings(directory=directory, customers=customers, audience=audience, seed=seed)
     return run_demo(settings)
+
+
+# --- review: a person decides what no machine could -------------------------------------
+
+
+@cli.command("review")
+@_campaign_arg
+@_state_dir_opt
+@click.option(
+    "--resolve",
+    "resolutions",
+    multiple=True,
+    metavar="ID=DECISION",
+    help="Record a decision: ID=done, ID=resend or ID=failed; a voucher that exists: "
+    "KEY=created:REMOTE_ID. Repeat for several; needs --note.",
+)
+@click.option("--note", help="Why you decided so (required with --resolve); kept in the ledger.")
+@_json_opt
+def review_command(
+    campaign_file: Path,
+    state_dir: Path | None,
+    resolutions: tuple[str, ...],
+    note: str | None,
+    as_json: bool,
+) -> int:
+    """List the jobs and vouchers in review with their evidence, or record decisions.
+
+    Without --resolve: exit 0 when nothing is in review, 3 when something is.
+    With --resolve and --note: every decision is checked first (unknown ids and ids not
+    in review refuse the whole batch, exit 2), then each is recorded as one event, exit 0.
+    """
+    from runner import review
+    from runner.errors import ReviewNeeded, UsageError
+    from runner.ledger import LEDGER_FILE, campaign_dir
+    from runner.spec import load_campaign
+    from runner.statedir import resolve_state_dir
+
+    campaign = load_campaign(campaign_file, past_end_ok=True)
+    directory = resolve_state_dir(campaign, state_dir)
+    if not resolutions:
+        if note is not None:
+            raise UsageError(
+                "--note is recorded only with a decision",
+                hint="Add --resolve ID=done|resend|failed, or drop --note to list.",
+            )
+        items = review.review_items(directory, campaign.campaign)
+        payload = {
+            "campaign": campaign.campaign,
+            "ledger_file": str(campaign_dir(directory, campaign.campaign) / LEDGER_FILE),
+            "in_review": len(items),
+            "items": [item.as_dict() for item in items],
+        }
+        decide = (
+            f"decide with `runner review {campaign_file} --resolve ID=done|resend|failed "
+            "--note TEXT` (a voucher that exists: KEY=created:REMOTE_ID)"
+        )
+        report.print_review(payload, as_json=as_json, hints=[decide] if items else [])
+        return ReviewNeeded.exit_code if items else EXIT_OK
+    if note is None or not note.strip():
+        raise UsageError(
+            "--resolve needs --note saying why",
+            hint="e.g. --note 'checked the vendor console: granted once'",
+        )
+    decisions = review.parse_decisions(resolutions)
+    recorded = review.resolve(directory, campaign.campaign, decisions, note)
+    payload = {"campaign": campaign.campaign, "recorded": [review.event_dict(e) for e in recorded]}
+    report.print_recorded(payload, as_json=as_json)
+    return EXIT_OK
+
+
+# --- adopt: take in what the tenant already holds ------------------------------------------
+
+
+def _ask_adopt(found: Any) -> bool:
+    for item in found:
+        click.echo(f"  {item.voucher_key}: remote voucher {item.remote_id}")
+    return click.confirm("Take these vouchers and the grants they hold into the ledger?")
+
+
+@cli.command("adopt")
+@_campaign_arg
+@_state_dir_opt
+@click.option(
+    "--voucher",
+    "choices",
+    multiple=True,
+    metavar="KEY=REMOTE_ID",
+    help="Adopt this remote voucher for the campaign's voucher KEY (when several match).",
+)
+@click.option("--yes", is_flag=True, help="Adopt without asking (needed without a terminal).")
+@_json_opt
+def adopt_command(
+    campaign_file: Path,
+    state_dir: Path | None,
+    choices: tuple[str, ...],
+    yes: bool,
+    as_json: bool,
+) -> int:
+    """Take the campaign's vouchers that already exist on the tenant, and the grants they
+    hold, into the ledger; then `runner run` sends only what is missing.
+
+    Use it after a lost or deleted state directory, or when `run` stopped with exit 3
+    because a voucher it never created exists. Sends nothing but reads.
+    Exit codes: 0 adopted (or nothing to adopt), 2 invalid input, 3 several remote
+    vouchers match (choose with --voucher), 4 environment (another tenant's ledger, ...).
+    """
+    from runner.adopt import AdoptOptions, adopt_campaign, parse_choices
+    from runner.runs import RunOptions
+
+    options = AdoptOptions(
+        run=RunOptions(state_dir=state_dir, yes=yes),
+        choices=parse_choices(choices),
+        confirm=_ask_adopt if _interactive() else None,
+    )
+    result = adopt_campaign(campaign_file, options)
+    adopted: Any = result.summary.get("adopted") or []
+    hints = [
+        f"adopted {a['voucher_key']} = remote voucher {a['remote_id']}: {a['grants_found']} "
+        f"grant(s) found, {a['grants_to_send']} still to send"
+        + (f", {a['extra_remote']} remote instance(s) beyond the plan" if a["extra_remote"] else "")
+        for a in adopted
+    ]
+    hints += [
+        f"{key}: not found on the tenant; `runner run` creates it"
+        for key in result.summary.get("not_found") or []  # type: ignore[attr-defined]
+    ]
+    hints.append(f"next: `runner run {campaign_file} --yes` sends only what is missing")
+    report.print_summary(result.summary, as_json=as_json, hints=hints)
+    return result.exit_code

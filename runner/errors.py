@@ -17,17 +17,19 @@ turns them into a message and an exit code.
     │       ├── ConfirmationRequired          no terminal and no --yes
     │       └── PlanChanged                   --plan-hash no longer matches
     ├── ReviewNeeded                  exit 3  an outcome no machine can settle
+    │   └── RemoteVoucherExists               the tenant already holds this voucher: adopt it
     ├── EnvironmentProblem            exit 4  the world around the tool
     │   ├── MissingCredentials                a WAIQIN_* variable is not set
     │   ├── LockHeld                          another runner owns the campaign
-    │   └── ApiUnreachable                    retries exhausted without an answer
+    │   ├── ApiUnreachable                    retries exhausted without an answer
+    │   ├── LedgerError                       the ledger is damaged, empty or not ours
+    │   └── TenantMismatch                    the ledger belongs to another tenant
     ├── ApiError                      exit 1  one call to the vendor API went wrong
     │   ├── NotSent      (Transient)          certainly did not reach the server
     │   ├── PushedBack   (Transient)          429 / 503 + Retry-After / "too frequent"
     │   ├── OutcomeUnknown                    may or may not have been applied
     │   └── Refused                           return_code != "0"; verbatim code and msg
     │       └── CredentialsRejected   exit 4  signature, openid or timestamp refused
-    ├── LedgerError                   exit 1  the SQLite ledger is damaged or mismatched
     └── Interrupted                   exit 130 SIGINT / SIGTERM; says how to resume
 
 ``Transient`` is a mixin: an error that is safe to retry after waiting.
@@ -58,10 +60,12 @@ __all__ = [
     "Problem",
     "PushedBack",
     "Refused",
+    "RemoteVoucherExists",
     "ReviewNeeded",
     "RunnerError",
     "SheetError",
     "SpecError",
+    "TenantMismatch",
     "Transient",
     "UsageError",
 ]
@@ -208,6 +212,25 @@ class ReviewNeeded(RunnerError):
     exit_code = 3
 
 
+class RemoteVoucherExists(ReviewNeeded):
+    """A voucher this ledger never sent already exists on the tenant: nothing was created.
+
+    Another state directory, another machine or a lost ledger made it. Creating it again
+    would grant every customer twice, so the run stops for a person to adopt it. Carries
+    one :class:`Problem` per campaign voucher found remotely.
+    """
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self._problems = list(problems)
+        super().__init__(
+            f"{len(self._problems)} campaign voucher(s) already exist on the tenant, but not "
+            "in this ledger: nothing was created"
+        )
+
+    def problems(self) -> list[Problem]:
+        return list(self._problems)
+
+
 # --- environment (exit 4) ---------------------------------------------------------------
 
 
@@ -325,8 +348,17 @@ class CredentialsRejected(Refused):
 # --- ledger and interruption -------------------------------------------------------------
 
 
-class LedgerError(RunnerError):
-    """The ledger cannot be used (damaged, or written by another campaign)."""
+class LedgerError(EnvironmentProblem):
+    """The ledger cannot be used (damaged, empty, not a ledger, or another campaign's)."""
+
+
+class TenantMismatch(EnvironmentProblem):
+    """The ledger records what was sent to another tenant (base URL or openid)."""
+
+    default_hint = (
+        "A ledger belongs to the tenant it first sent to. For a rehearsal against the "
+        "sandbox (or another tenant) pass another --state-dir."
+    )
 
 
 class Interrupted(RunnerError):

@@ -22,10 +22,8 @@ from runner.errors import (
     ApiUnreachable,
     ConfirmationRequired,
     Interrupted,
-    InvalidInput,
     MissingCredentials,
     PlanChanged,
-    Problem,
     RunnerError,
     UsageError,
 )
@@ -34,16 +32,24 @@ from runner.execute import verify as verify_remote
 from runner.ledger import (
     LEDGER_FILE,
     JobRecord,
-    JobRow,
     Ledger,
     SyncReport,
+    Tenant,
     VoucherRecord,
-    VoucherRow,
     campaign_dir,
 )
 from runner.outputs import write_outputs
-from runner.plan import Plan, approved_summary_file, fit_created, ledger_rows, load_plan
+from runner.plan import (
+    LedgerRows,
+    Plan,
+    approved_summary_file,
+    check_against_ledger,
+    fit_created,
+    ledger_rows,
+    load_plan,
+)
 from runner.spec import Campaign
+from runner.statedir import resolve_state_dir
 
 __all__ = [
     "EXIT_FAILED",
@@ -66,7 +72,7 @@ Confirm = Callable[[Campaign, Plan, SyncReport], bool]
 class RunOptions:
     """How ``run`` and ``retry-failed`` behave beyond the campaign file."""
 
-    state_dir: Path = Path("state")
+    state_dir: Path | None = None  # None: the campaign's state_dir, else state/ beside it
     yes: bool = False
     plan_hash: str | None = None
     confirm: Confirm | None = None
@@ -157,11 +163,12 @@ def _client(
 
 def _settings(campaign: Campaign, options: RunOptions) -> ExecSettings:
     settings, timeout_s = options.settings, float(campaign.api.timeout_s)
+    # a request the vendor applies after our timeout must be visible before we look
+    settle_s = campaign.api.settle_s or max(settings.settle_s, timeout_s)
     return dataclasses.replace(
         settings,
         max_attempts=campaign.api.max_attempts,
-        # a request the vendor applies after our timeout must be visible before we look
-        settle_s=max(settings.settle_s, timeout_s),
+        settle_s=float(settle_s),
         drain_s=min(settings.drain_s, timeout_s + 5),
     )
 
@@ -209,36 +216,24 @@ class RunResult:
 def run_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
     """Plan, confirm, create, grant, reconcile, verify and write the result files."""
     campaign, plan = load_plan(campaign_path, env=options.env)
-    directory = campaign_dir(options.state_dir, campaign.campaign)
+    state_dir = resolve_state_dir(campaign, options.state_dir)
+    directory = campaign_dir(state_dir, campaign.campaign)
     _check_plan_hash(plan, options.plan_hash, directory)
     creds = credentials_for(campaign, options.env)
+    tenant = tenant_of(creds)
     command = "retry-failed" if options.retry_failed else "run"
-    with Ledger.open(options.state_dir, campaign.campaign, command=command) as ledger:
-        rows, diff = _checked_rows(ledger, campaign, plan)
+    with Ledger.open(state_dir, campaign.campaign, command=command) as ledger:
+        ledger.check_tenant(tenant)  # before anything is asked or sent
+        rows, diff = check_against_ledger(ledger, campaign, plan)
         _confirm(options, campaign, plan, diff)
+        ledger.bind_tenant(tenant)
         run_id = ledger.start_run(command, plan.plan_hash)
         return _run_and_record(ledger, run_id, campaign, plan, creds, options, directory, rows)
 
 
-Rows = tuple[list[VoucherRow], list[JobRow]]
-
-
-def _checked_rows(ledger: Ledger, campaign: Campaign, plan: Plan) -> tuple[Rows, SyncReport]:
-    """The plan as ledger rows and what syncing them changes; refuse changes to vouchers
-    that may exist remotely, pointing at their key and line in the campaign file."""
-    vouchers, jobs = ledger_rows(plan)
-    vouchers, problems = fit_created(ledger, vouchers)
-    diff = ledger.diff_plan(plan.plan_hash, vouchers, jobs)
-    grown = {p.where.yaml_path for p in problems}
-    problems += [
-        c.as_problem() for c in diff.voucher_conflicts if f"vouchers.{c.voucher_key}" not in grown
-    ]
-    if problems:
-        located = [
-            Problem(p.message, campaign.location(p.where.yaml_path or ""), p.hint) for p in problems
-        ]
-        raise InvalidInput(located, source=str(campaign.source))
-    return (vouchers, jobs), diff
+def tenant_of(creds: Credentials) -> Tenant:
+    """The tenant these credentials reach."""
+    return Tenant.of(creds.base_url, creds.openid)
 
 
 def _requeue_failed(ledger: Ledger) -> None:
@@ -256,12 +251,13 @@ def _run_and_record(
     creds: Credentials,
     options: RunOptions,
     directory: Path,
-    rows: Rows,
+    rows: LedgerRows,
 ) -> RunResult:
     api = campaign.api
     throttle = AdaptiveThrottle(float(api.rate), api.concurrency)
     client = _client(campaign, creds, throttle, options)
     ctx = RunContext(ledger, client, throttle, _settings(campaign, options))
+    ctx.locate = campaign.location
     outcome: RunOutcome | None = None
     exit_code = EXIT_FAILED
     try:
@@ -317,8 +313,11 @@ def summarize_ledger(
     ]
     totals = _job_states(ledger, active=None)
     dropped = _job_states(ledger, active=False)
+    tenant = ledger.tenant()
     summary: dict[str, object] = {
         "campaign": ledger.campaign,
+        "ledger_file": str(ledger.path),
+        "tenant": tenant.as_dict() if tenant is not None else None,
         "vouchers": vouchers,
         "jobs": totals,
         "no_longer_planned": dropped,
@@ -381,12 +380,14 @@ def _rerun_would(
 
 
 def status(
-    campaign_path: Path, state_dir: Path, env: Mapping[str, str] | None = None
+    campaign_path: Path, state_dir: Path | None, env: Mapping[str, str] | None = None
 ) -> dict[str, object]:
     """The ledger's view of a campaign, read-only, with what a rerun would do."""
-    campaign, plan = load_plan(campaign_path, env=env)
-    if not (campaign_dir(state_dir, campaign.campaign) / LEDGER_FILE).is_file():
-        return _never_ran(campaign.campaign, plan)
+    campaign, plan = load_plan(campaign_path, env=env, past_end_ok=True)
+    state_dir = resolve_state_dir(campaign, state_dir)
+    path = campaign_dir(state_dir, campaign.campaign) / LEDGER_FILE
+    if not path.exists():
+        return _never_ran(campaign.campaign, plan) | {"ledger_file": str(path), "tenant": None}
     with Ledger.open(state_dir, campaign.campaign, read_only=True) as ledger:
         summary = summarize_ledger(ledger)
         vouchers, jobs = ledger_rows(plan)
@@ -411,14 +412,16 @@ def status(
 
 def verify_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
     """The verify step alone: remote granted instances against the ledger."""
-    campaign, _plan = load_plan(campaign_path, env=options.env)
-    if not (campaign_dir(options.state_dir, campaign.campaign) / LEDGER_FILE).is_file():
+    campaign, _plan = load_plan(campaign_path, env=options.env, past_end_ok=True)
+    state_dir = resolve_state_dir(campaign, options.state_dir)
+    if not (campaign_dir(state_dir, campaign.campaign) / LEDGER_FILE).exists():
         raise UsageError(
-            f"campaign {campaign.campaign!r} never ran in {options.state_dir}: nothing to verify",
+            f"campaign {campaign.campaign!r} never ran in {state_dir}: nothing to verify",
             hint="Run it first (`runner run`), or pass the --state-dir it ran with.",
         )
     creds = credentials_for(campaign, options.env)
-    with Ledger.open(options.state_dir, campaign.campaign, read_only=True) as ledger:
+    with Ledger.open(state_dir, campaign.campaign, read_only=True) as ledger:
+        ledger.check_tenant(tenant_of(creds))
         ids = {v.voucher_key: v.remote_id for v in ledger.vouchers(active=None) if v.remote_id}
         throttle = AdaptiveThrottle(float(campaign.api.rate), campaign.api.concurrency)
         client = _client(campaign, creds, throttle, options)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from runner.api import VoucherClient
-from runner.errors import RunnerError
+from runner.errors import Location, RunnerError
 from runner.execute._progress import ProgressSink
 from runner.execute._throttle import AdaptiveThrottle
 from runner.ledger import Ledger
@@ -39,6 +40,8 @@ class RunContext:
     progress: ProgressSink | None = None
     calls: Counter[str] = field(default_factory=Counter)
     fatal: RunnerError | None = None  # an error that stopped the workers, raised after them
+    #: Where a campaign key path is (file and line), for messages about vouchers.
+    locate: Callable[[str], Location] = field(default=lambda path: Location(yaml_path=path))
 
     @property
     def stopping(self) -> bool:

@@ -18,10 +18,10 @@ from runner.api import VoucherUsage
 from runner.clock import BEIJING, beijing_today
 from runner.execute._context import RunContext
 from runner.execute._grants import REFUSED_PREFIX
-from runner.execute._settle import settle_customer, settle_voucher
+from runner.execute._settle import VoucherDecision, settle_customer, settle_voucher
 from runner.ledger import JobRecord, VoucherRecord
 
-__all__ = ["RemoteGrants", "reconcile_jobs", "reconcile_voucher"]
+__all__ = ["RemoteGrants", "reconcile_jobs", "reconcile_voucher", "stable_counts"]
 
 log = structlog.get_logger(__name__)
 
@@ -72,23 +72,56 @@ def _apply(ctx: RunContext, job: JobRecord, outcome: str, reason: str) -> None:
         ledger.mark_absent(job.job_id, detail={"reason": reason})
 
 
+#: How many remote reads, ``settle_s`` apart, reconciliation makes at most while waiting
+#: for two in a row to agree; when none do, the rows stay unknown until the next pass.
+MAX_READS = 4
+
+Counts = dict[str, dict[str, Counter[str]]]
+
+
+async def _read_counts(ctx: RunContext, voucher_ids: Iterable[str]) -> Counts:
+    remote = RemoteGrants(ctx)
+    return {voucher_id: dict(await remote.counts(voucher_id)) for voucher_id in voucher_ids}
+
+
+async def stable_counts(ctx: RunContext, voucher_ids: Iterable[str]) -> Counts | None:
+    """Instances per customer of each voucher, once two reads ``settle_s`` apart agree.
+
+    A grant the vendor applies late shows up between the reads and makes them differ, so
+    nothing is declared absent while the remote side is still moving. None when no two
+    reads in a row agreed within :data:`MAX_READS`.
+    """
+    ids = sorted(set(voucher_ids))
+    before = await _read_counts(ctx, ids)
+    for _ in range(MAX_READS - 1):
+        await asyncio.sleep(ctx.settings.settle_s)
+        now = await _read_counts(ctx, ids)
+        if now == before:
+            return now
+        log.info("remote grants still moving; reading again", vouchers=len(ids))
+        before = now
+    return None
+
+
 async def reconcile_jobs(ctx: RunContext, voucher_ids: Mapping[str, str]) -> int:
     """Settle every unknown job of a created voucher; returns how many were settled."""
     unknown = [j for j in ctx.ledger.jobs("unknown", active=None) if j.voucher_key in voucher_ids]
     if not unknown:
         return 0
-    await asyncio.sleep(ctx.settings.settle_s)
-    remote = RemoteGrants(ctx)
     by_voucher: dict[str, list[JobRecord]] = defaultdict(list)
     for job in unknown:
         by_voucher[job.voucher_key].append(job)
+    counts = await stable_counts(ctx, (voucher_ids[key] for key in by_voucher))
+    if counts is None:
+        log.warning("remote grants did not settle: unknown jobs stay unknown", jobs=len(unknown))
+        return 0
     for voucher_key, jobs in by_voucher.items():
-        counts = await remote.counts(voucher_ids[voucher_key])
+        per_kind = counts[voucher_ids[voucher_key]]
         confirmed = ctx.ledger.confirmed_grants(voucher_key)
         for (kind, customer), customer_jobs in _by_customer(jobs).items():
             decisions = settle_customer(
                 [j.job_id for j in customer_jobs],
-                remote=counts[kind][customer],
+                remote=per_kind.get(kind, Counter())[customer],
                 confirmed=confirmed.get(customer, 0),
             )
             for job, decision in zip(customer_jobs, decisions, strict=True):
@@ -107,9 +140,7 @@ def _sent_day(record: VoucherRecord) -> date:
     return min(today, sent.astimezone(BEIJING).date())
 
 
-async def reconcile_voucher(ctx: RunContext, record: VoucherRecord) -> str | None:
-    """Settle one unknown voucher by fingerprint; its remote id when adopted."""
-    await asyncio.sleep(ctx.settings.settle_s)
+async def _voucher_decision(ctx: RunContext, record: VoucherRecord) -> VoucherDecision:
     start = _sent_day(record) - timedelta(days=1)
     end = beijing_today() + timedelta(days=1)
     ctx.calls["getVoucherInfos"] += 1
@@ -120,8 +151,23 @@ async def reconcile_voucher(ctx: RunContext, record: VoucherRecord) -> str | Non
         if v.remote_id and v.voucher_key != record.voucher_key
     )
     items = [v.model_dump(by_alias=True) for v in remote]
-    decision = settle_voucher(record.fields, items, owned_ids=owned)
+    return settle_voucher(record.fields, items, owned_ids=owned)
+
+
+async def reconcile_voucher(ctx: RunContext, record: VoucherRecord) -> str | None:
+    """Settle one unknown voucher by fingerprint; its remote id when adopted.
+
+    Two listings ``settle_s`` apart must agree before anything is decided: a create the
+    vendor applies late must not be taken for one that never arrived.
+    """
     key = record.voucher_key
+    await asyncio.sleep(ctx.settings.settle_s)
+    decision = await _voucher_decision(ctx, record)
+    await asyncio.sleep(ctx.settings.settle_s)
+    again = await _voucher_decision(ctx, record)
+    if again != decision:
+        log.info("remote vouchers still moving: voucher stays unknown", voucher=key)
+        return None
     if decision.outcome == "adopt" and decision.remote_id is not None:
         ctx.ledger.adopt_voucher(
             key, remote_id=decision.remote_id, detail={"reason": decision.reason}

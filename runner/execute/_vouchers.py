@@ -14,6 +14,7 @@ from runner.api import AddVoucherRequest
 from runner.errors import Refused
 from runner.execute._attempts import attempt_write
 from runner.execute._context import RunContext
+from runner.execute._lookup import look_before_create
 from runner.execute._reconcile import reconcile_voucher
 from runner.ledger import VoucherRecord
 
@@ -52,7 +53,12 @@ async def _send_create(ctx: RunContext, record: VoucherRecord) -> str:
 
 
 async def create_vouchers(ctx: RunContext) -> dict[str, str]:
-    """Create or settle every planned voucher; the remote id of each created one."""
+    """Create or settle every planned voucher; the remote id of each created one.
+
+    Raises :class:`~runner.errors.RemoteVoucherExists` before any create when a voucher
+    this ledger never sent already exists on the tenant.
+    """
+    await look_before_create(ctx)
     for record in ctx.ledger.vouchers():
         for _ in range(ctx.settings.rounds):
             if ctx.stopping:

@@ -36,6 +36,7 @@ from runner.ledger._records import (
 from runner.ledger._schema import SCHEMA_VERSION
 from runner.ledger._states import EntityKind, JobState, KeyKind, VoucherState
 from runner.ledger._store import LEDGER_FILE, Ledger, campaign_dir
+from runner.ledger._tenant import Tenant, normalise_base_url
 
 __all__ = [
     "LEDGER_FILE",
@@ -51,9 +52,11 @@ __all__ = [
     "Recovered",
     "RunRecord",
     "SyncReport",
+    "Tenant",
     "VoucherConflict",
     "VoucherRecord",
     "VoucherRow",
     "VoucherState",
     "campaign_dir",
+    "normalise_base_url",
 ]

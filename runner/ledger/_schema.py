@@ -103,11 +103,40 @@ BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 """
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _refuse_non_ledger(path: Path) -> None:
+    """Refuse, without touching it, an existing file that cannot be a ledger."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise _damaged(path, exc) from exc
+    if header != _SQLITE_HEADER:
+        what = "is empty (0 bytes)" if not header else "is not an SQLite file"
+        raise LedgerError(
+            f"the ledger file exists but {what}: nothing was sent",
+            where=Location(file=str(path)),
+            hint=_NOT_A_LEDGER_HINT,
+        )
+
+
+_NOT_A_LEDGER_HINT = (
+    "Restore the ledger from a backup, or move the file aside and take the remote state in "
+    "with `runner adopt CAMPAIGN.yaml` before running again."
+)
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Open the file in autocommit mode (transactions are explicit) with WAL and FULL sync.
 
-    The connection belongs to the thread that opened it (``check_same_thread=True``).
+    An existing file that is empty or not SQLite is refused untouched. The connection
+    belongs to the thread that opened it (``check_same_thread=True``).
     """
+    _refuse_non_ledger(path)
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=True)
     except sqlite3.Error as exc:
@@ -133,12 +162,24 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def ensure_schema(conn: sqlite3.Connection, path: Path, campaign: str) -> None:
-    """Create the tables in a new file; refuse a file of a newer or unknown schema."""
+def ensure_schema(conn: sqlite3.Connection, path: Path, campaign: str, *, new: bool) -> None:
+    """Create the tables in a *new* file; refuse a file of a newer or unknown schema.
+
+    A file that existed before but holds no ledger (0 bytes, another SQLite database) is
+    refused, never taken for a fresh start: a ledger that was emptied by accident must
+    not let the next run send everything again.
+    """
     try:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         if version == SCHEMA_VERSION:
             return
+        if version == 0 and not new:
+            raise LedgerError(
+                "the ledger file exists but holds no ledger (another SQLite database, or one "
+                "left empty): nothing was sent",
+                where=Location(file=str(path)),
+                hint=_NOT_A_LEDGER_HINT,
+            )
         if version > SCHEMA_VERSION:
             raise LedgerError(
                 f"the ledger has schema version {version}; this runner knows {SCHEMA_VERSION}",

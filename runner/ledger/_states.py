@@ -5,9 +5,11 @@
     planned ──mark_sending──▶ sending ──▶ done/created | failed | unknown
                                  └──mark_not_sent──▶ planned
     unknown ──adopt───▶ done/created     failed ──retry──▶ planned
-    unknown ──absent──▶ planned          review ──resolve─▶ planned | done/created
+    unknown ──absent──▶ planned          review ──resolve─▶ planned | done/created | failed
     unknown ──review──▶ review
     unknown ──refused─▶ failed   (proven not applied, and the server's answer was a refusal)
+    planned ──adopt_remote──▶ done/created   (``runner adopt``: found on the remote, never sent
+                                              by this ledger)
 
 Jobs end in ``done``, vouchers in ``created``; otherwise both follow the same machine.
 Each move has exactly one state it starts from, so the ledger checks it with one
@@ -59,6 +61,7 @@ def _moves(finished: str) -> dict[str, Move]:
         Move("mark_unknown", "sending", "unknown"),
         Move("mark_not_sent", "sending", "planned"),
         Move("recover_after_crash", "sending", "unknown"),
+        Move("adopt_remote", "planned", finished),
         Move("adopt", "unknown", finished),
         Move("mark_absent", "unknown", "planned"),
         Move("mark_review", "unknown", "review"),
@@ -66,6 +69,7 @@ def _moves(finished: str) -> dict[str, Move]:
         Move("retry_failed", "failed", "planned"),
         Move("resolve_review_planned", "review", "planned"),
         Move("resolve_review_finished", "review", finished),
+        Move("resolve_review_failed", "review", "failed"),
     ]
     return {move.name: move for move in table}
 

@@ -13,6 +13,7 @@ each method is synchronous and short.
 from __future__ import annotations
 
 import contextlib
+import getpass
 import os
 import sqlite3
 import uuid
@@ -41,6 +42,7 @@ from runner.ledger._schema import check_campaign, connect, ensure_schema
 from runner.ledger._states import JobState
 from runner.ledger._sync import SyncChanges, compare
 from runner.ledger._sync_store import load_known, write_changes
+from runner.ledger._tenant import Tenant, bind_tenant, read_tenant
 from runner.ledger._transitions import (
     TABLES,
     Change,
@@ -59,6 +61,13 @@ __all__ = ["LEDGER_FILE", "Ledger", "campaign_dir"]
 
 LEDGER_FILE = "ledger.sqlite"
 _CRASH_ERROR = "the runner stopped while this request was in flight: its outcome is unknown"
+_RESOLVED_FAILED = "marked failed in review"
+_RESOLVE_MOVES = {
+    "planned": "resolve_review_planned",
+    "done": "resolve_review_finished",
+    "created": "resolve_review_finished",
+    "failed": "resolve_review_failed",
+}
 
 
 def campaign_dir(state_dir: Path, campaign: str) -> Path:
@@ -70,6 +79,34 @@ def campaign_dir(state_dir: Path, campaign: str) -> Path:
             hint="Use a campaign id without slashes, e.g. `spring-2025`.",
         )
     return state_dir / campaign
+
+
+def _os_user() -> str | None:
+    """The OS user name, or None when the system cannot tell."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):
+        return None
+
+
+def _decision(note: str, by: str | None, kind: Kind, entity_id: str) -> dict[str, object]:
+    """The detail of a person's review decision: the note and who made it."""
+    if not isinstance(note, str) or not note.strip():
+        raise UsageError(
+            f"resolving {label(kind, entity_id)} needs a note saying why",
+            where=where_of(kind, entity_id),
+            hint="Write what was checked and decided, e.g. 'seen once in the vendor console'.",
+        )
+    who = by if by is not None else _os_user()
+    return {"note": note.strip(), **({"by": who} if who else {})}
+
+
+def _check_ref(name: str, value: str | None, to: str, finished: str) -> None:
+    """A remote id goes only with the decision that the thing exists; ``to`` is known."""
+    if to not in _RESOLVE_MOVES or (to in ("done", "created") and to != finished):
+        raise ValueError(f"cannot resolve a review to {to!r}")
+    if value is not None and to != finished:
+        raise ValueError(f"{name} goes only with to={finished!r}, not to={to!r}")
 
 
 class Ledger:
@@ -153,9 +190,16 @@ class Ledger:
         own_lock: CampaignLock | None,
         read_only: bool,
     ) -> Ledger:
+        new = not path.exists()
+        if new and read_only:
+            raise LedgerError(
+                "there is no ledger here yet",
+                where=Location(file=str(path)),
+                hint="The campaign never ran with this state directory; check --state-dir.",
+            )
         conn = connect(path)
         try:
-            ensure_schema(conn, path, campaign)
+            ensure_schema(conn, path, campaign, new=new)
             check_campaign(conn, path, campaign)
             if read_only:
                 conn.execute("PRAGMA query_only = ON")
@@ -343,18 +387,27 @@ class Ledger:
     def resolve_review(
         self,
         job_id: str,
-        to: Literal["planned", "done"],
+        to: Literal["planned", "done", "failed"],
         *,
         note: str,
         remote_ref: str | None = None,
+        by: str | None = None,
     ) -> None:
-        """review → planned (send again) or review → done (it was granted), by a person."""
+        """A person's decision on a job in review: planned (send again), done (it was
+        granted; ``remote_ref`` its instance id, if known) or failed (give up for now).
+
+        ``note`` says why and may not be blank; the event keeps it with ``by`` (default:
+        the OS user name). ``failed`` stores the note as ``last_error``.
+        """
+        detail = _decision(note, by, "job", job_id)
+        _check_ref("remote_ref", remote_ref, to, "done")
         if to == "done":
-            change = done(job_id, remote_ref, {"note": note})
-            self._move("job", "resolve_review_finished", "resolve_review", [change])
+            change = done(job_id, remote_ref, detail)
+        elif to == "failed":
+            change = failed(job_id, None, None, f"{_RESOLVED_FAILED}: {note.strip()}", detail)
         else:
-            change = Change(job_id, detail={"note": note})
-            self._move("job", "resolve_review_planned", "resolve_review", [change])
+            change = Change(job_id, detail=detail)
+        self._move("job", _RESOLVE_MOVES[to], "resolve_review", [change])
 
     # --- voucher transitions ----------------------------------------------------------------
 
@@ -420,24 +473,94 @@ class Ledger:
     def resolve_voucher_review(
         self,
         voucher_key: str,
-        to: Literal["planned", "created"],
+        to: Literal["planned", "created", "failed"],
         *,
         note: str,
         remote_id: str | None = None,
+        by: str | None = None,
     ) -> None:
-        """review → planned (create again) or review → created (needs its ``remote_id``)."""
-        if to == "planned":
-            change = Change(voucher_key, detail={"note": note})
-            self._move("voucher", "resolve_review_planned", "resolve_voucher_review", [change])
-            return
-        if remote_id is None:
-            raise UsageError(
-                f"voucher {voucher_key!r} cannot be marked created without its remote id",
-                where=where_of("voucher", voucher_key),
-                hint="Look the voucher up in the vendor console and pass its id.",
+        """A person's decision on a voucher in review: planned (create again), created
+        (it exists: needs its ``remote_id``) or failed (give up for now).
+
+        ``note`` and ``by`` as for :meth:`resolve_review`.
+        """
+        detail = _decision(note, by, "voucher", voucher_key)
+        _check_ref("remote_id", remote_id, to, "created")
+        if to == "created":
+            if remote_id is None:
+                raise UsageError(
+                    f"voucher {voucher_key!r} cannot be marked created without its remote id",
+                    where=where_of("voucher", voucher_key),
+                    hint="Look the voucher up in the vendor console and pass its id.",
+                )
+            change = created(voucher_key, remote_id, detail)
+        elif to == "failed":
+            text = f"{_RESOLVED_FAILED}: {note.strip()}"
+            change = failed(voucher_key, None, None, text, detail)
+        else:
+            change = Change(voucher_key, detail=detail)
+        self._move("voucher", _RESOLVE_MOVES[to], "resolve_voucher_review", [change])
+
+    # --- taking in what exists remotely (``runner adopt``) -------------------------------
+
+    def adopt_remote_voucher(
+        self,
+        voucher_key: str,
+        *,
+        remote_id: str,
+        fields: Mapping[str, object],
+        fingerprint: str,
+        job_ids: Sequence[str] = (),
+        detail: Mapping[str, object] | None = None,
+    ) -> None:
+        """planned → created for a voucher this ledger never sent, found on the remote, and
+        planned → done for the jobs the remote already holds: one transaction, so a crash
+        never leaves an adopted voucher whose grants look unsent.
+
+        ``fields`` are the voucher's payload as the remote holds it (``num``,
+        ``eachCmNum``, the customer list), so later plans are fitted to the real voucher.
+        """
+        base = created(voucher_key, remote_id, detail)
+        sets = {**base.sets, "fields": dump_json(fields), "fingerprint": fingerprint}
+        with self._write() as conn:
+            apply_change(
+                conn,
+                "voucher",
+                "adopt_remote",
+                "adopt_remote_voucher",
+                Change(voucher_key, sets, base.detail),
+                run_id=self._run_id,
             )
-        change = created(voucher_key, remote_id, {"note": note})
-        self._move("voucher", "resolve_review_finished", "resolve_voucher_review", [change])
+            for job_id in job_ids:
+                change = done(job_id, None, {"reason": f"held by remote voucher {remote_id}"})
+                apply_change(
+                    conn, "job", "adopt_remote", "adopt_remote", change, run_id=self._run_id
+                )
+
+    def adopt_remote_grants(
+        self, job_ids: Sequence[str], *, detail: Mapping[str, object] | None = None
+    ) -> None:
+        """planned → done for each job, in one transaction: the remote already holds them."""
+        changes = [done(job_id, None, detail) for job_id in job_ids]
+        self._move("job", "adopt_remote", "adopt_remote_grants", changes)
+
+    # --- the tenant ---------------------------------------------------------------------
+
+    def tenant(self) -> Tenant | None:
+        """The tenant this ledger is bound to (None before its first send)."""
+        return read_tenant(self._conn)
+
+    def check_tenant(self, tenant: Tenant) -> None:
+        """Raise :class:`~runner.errors.TenantMismatch` if bound to another tenant."""
+        bind_tenant(self._conn, self.path, tenant, write=False)
+
+    def bind_tenant(self, tenant: Tenant) -> bool:
+        """Bind the ledger to *tenant* (before its first send); refuse another tenant.
+
+        Returns True when this call bound it.
+        """
+        with self._write() as conn:
+            return bind_tenant(conn, self.path, tenant, write=True)
 
     # --- crash recovery ---------------------------------------------------------------------
 

@@ -9,8 +9,15 @@ one job row per grant call (with a stable job id) and the plan hash. ``summarize
 from __future__ import annotations
 
 from runner.plan._build import build_plan, load_plan
-from runner.plan._ids import canonical_json, fingerprint, job_id, plan_hash
-from runner.plan._ledger import fit_created, ledger_diff, ledger_rows
+from runner.plan._ids import canonical_json, fingerprint, job_id, plan_hash, voucher_identity
+from runner.plan._ledger import (
+    LedgerRows,
+    LedgerView,
+    check_against_ledger,
+    fit_created,
+    ledger_diff,
+    ledger_rows,
+)
 from runner.plan._model import JOB_COLUMNS, Plan, PlannedVoucher
 from runner.plan._preview import (
     approved_summary_file,
@@ -22,11 +29,14 @@ from runner.plan._render import markdown, print_preview
 
 __all__ = [
     "JOB_COLUMNS",
+    "LedgerRows",
+    "LedgerView",
     "Plan",
     "PlannedVoucher",
     "approved_summary_file",
     "build_plan",
     "canonical_json",
+    "check_against_ledger",
     "fingerprint",
     "fit_created",
     "job_id",
@@ -38,5 +48,6 @@ __all__ = [
     "preview_campaign",
     "print_preview",
     "summarize",
+    "voucher_identity",
     "write_preview",
 ]

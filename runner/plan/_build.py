@@ -41,14 +41,19 @@ def build_plan(campaign: Campaign, audiences: Mapping[str, Audience]) -> Plan:
 
 
 def load_plan(
-    campaign_path: Path, *, env: Mapping[str, str] | None = None, today: date | None = None
+    campaign_path: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    today: date | None = None,
+    past_end_ok: bool = False,
 ) -> tuple[Campaign, Plan]:
-    """Load the campaign, read every audience and build the plan.
+    """Load the campaign, read every audience and build the plan (``past_end_ok``: see
+    :func:`runner.spec.load_campaign`).
 
     A campaign file with problems stops here (its errors first); otherwise spreadsheet
     problems of every audience and the plan's cross-check problems are raised together.
     """
-    campaign = load_campaign(campaign_path, env=env, today=today)
+    campaign = load_campaign(campaign_path, env=env, today=today, past_end_ok=past_end_ok)
     audiences, problems = read_audiences(campaign)
     failed = frozenset(campaign.audiences) - frozenset(audiences)
     plan, found = _assemble(campaign, audiences, failed=failed)

@@ -120,7 +120,24 @@ def limits(voucher: Voucher, counts: VoucherCounts, locate: Locate) -> Limits:
                 "and run again.",
             )
         )
-    return Limits(total, each, tuple(problems))
+    return Limits(total, each, tuple(problems), _room_warnings(voucher.key, total, each, counts))
+
+
+def _room_warnings(key: str, total: int, each: int, counts: VoucherCounts) -> tuple[str, ...]:
+    """A warning when the limits leave room above the plan: the vendor would then accept
+    a duplicate grant, so only the runner's reconciliation (api.settle_s) prevents one."""
+    room = []
+    if total > counts.grants:
+        room.append(f"total {total} > {counts.grants} planned")
+    if each > counts.largest:
+        room.append(f"each_customer_limit {each} > {counts.largest} planned per customer")
+    if not room:
+        return ()
+    return (
+        f"voucher {key!r} leaves room above the plan ({'; '.join(room)}): the vendor will not "
+        "refuse a duplicate grant, so a grant answered later than api.settle_s could be sent "
+        "twice; use auto limits unless you need the room",
+    )
 
 
 def _too_many(what: str, count: int, at: Location) -> Problem:

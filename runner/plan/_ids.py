@@ -10,8 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
 
-__all__ = ["canonical_json", "fingerprint", "job_id", "job_ids", "plan_hash"]
+__all__ = [
+    "canonical_json",
+    "fingerprint",
+    "job_id",
+    "job_ids",
+    "plan_hash",
+    "voucher_identity",
+]
 
 JOB_ID_LENGTH = 24
 _SEP = "\x1f"
@@ -57,3 +65,30 @@ def plan_hash(fingerprints: Mapping[str, str], job_id_list: Iterable[str]) -> st
         digest.update(b"\n")
         digest.update(one.encode("ascii"))
     return digest.hexdigest()
+
+
+def _amount(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        return str(Decimal(str(value)).normalize())
+    except InvalidOperation:
+        return str(value)
+
+
+def voucher_identity(fields: Mapping[str, object]) -> tuple[str | None, ...]:
+    """What makes two vouchers the same campaign voucher: name, dates, money, discount.
+
+    Works on our ``addVoucherInfo`` payload and on a ``getVoucherInfos`` item alike (both
+    use the wire names). ``num``, ``eachCmNum`` and the customer list are left out on
+    purpose: a plan that grew since the voucher was created must still find it.
+    """
+    return (
+        str(fields.get("name")),
+        str(fields.get("startDate")),
+        str(fields.get("endDate")),
+        _amount(fields.get("money")),
+        str(fields.get("discountsType") or "GDMZ"),
+        _amount(fields.get("discountsPercent")),
+        _amount(fields.get("maxDiscountsAmount")),
+    )

@@ -1,24 +1,50 @@
-"""The plan as ledger rows, and what the ledger says about it (read-only, for previews)."""
+"""The plan as ledger rows, and what the ledger says about it.
+
+:func:`check_against_ledger` is the one judgement of a plan against what was already
+sent, shared by ``plan`` (read-only), ``run`` and ``adopt``, so that ``plan`` refuses
+exactly what ``run`` would refuse, with the same reasons:
+
+- a created voucher whose settings changed (the vendor cannot change them);
+- a created voucher that the plan needs more of (``num``, ``eachCmNum``, customers),
+  counting the grants made earlier that the plan no longer lists: they still use room;
+- a new voucher key with the same name, dates, money and discount as a voucher the
+  ledger holds under a key the campaign no longer lists: a renamed key, never created
+  again.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-from runner.errors import Location, Problem
+from runner.errors import InvalidInput, Location, Problem
 from runner.ledger import (
     LEDGER_FILE,
     JobRow,
     KeyKind,
     Ledger,
     SyncReport,
+    Tenant,
     VoucherRecord,
     VoucherRow,
     campaign_dir,
 )
+from runner.plan._ids import voucher_identity
 from runner.plan._model import Plan
+from runner.spec import Campaign
 
-__all__ = ["fit_created", "ledger_diff", "ledger_rows"]
+__all__ = [
+    "LedgerRows",
+    "LedgerView",
+    "check_against_ledger",
+    "fit_created",
+    "ledger_diff",
+    "ledger_rows",
+]
+
+LedgerRows = tuple[list[VoucherRow], list[JobRow]]
 
 #: Payload fields the plan computes from its grants; a created voucher keeps its own.
 _PLANNED_FIELDS = ("num", "eachCmNum", "cmId", "cmCode")
@@ -98,14 +124,121 @@ def _grown_problem(key: str, grown: list[str]) -> Problem:
     )
 
 
-def ledger_diff(state_dir: Path, plan: Plan) -> SyncReport | None:
-    """What syncing the plan would change in the campaign's ledger; None if it never ran.
+def _room_problems(ledger: Ledger, vouchers: list[VoucherRow], jobs: list[JobRow]) -> list[Problem]:
+    """Created vouchers whose room (``num``, ``eachCmNum``) the plan plus the grants made
+    earlier and no longer planned would exceed: the vendor would refuse the rest."""
+    known = {v.voucher_key: v for v in ledger.vouchers(active=None)}
+    planned: dict[str, list[JobRow]] = {}
+    for job in jobs:
+        planned.setdefault(job.voucher_key, []).append(job)
+    problems: list[Problem] = []
+    for row in vouchers:
+        old = known.get(row.voucher_key)
+        if old is None or old.state not in _MAY_EXIST:
+            continue
+        mine = planned.get(row.voucher_key, [])
+        ids = {job.job_id for job in mine}
+        kept = [j for j in ledger.jobs("done", row.voucher_key, active=None) if j.job_id not in ids]
+        if not kept:
+            continue
+        per_customer = Counter(j.customer_key for j in mine) + Counter(j.customer_key for j in kept)
+        num, each = int(str(row.fields.get("num", 0))), int(str(row.fields.get("eachCmNum", 0)))
+        over = sorted(c for c, n in per_customer.items() if n > each)
+        notes = []
+        if len(mine) + len(kept) > num:
+            notes.append(f"{len(mine)} planned + {len(kept)} made earlier > num {num}")
+        if over:
+            notes.append(
+                f"{len(over)} customer(s) would hold more than eachCmNum {each} "
+                f"(e.g. {', '.join(over[:3])})"
+            )
+        if notes:
+            problems.append(_room_problem(row.voucher_key, notes))
+    return problems
 
-    Opens the ledger read-only: takes no lock and writes nothing.
+
+def _room_problem(key: str, notes: list[str]) -> Problem:
+    return Problem(
+        f"voucher {key!r} has no room for this plan: " + "; ".join(notes),
+        Location(yaml_path=f"vouchers.{key}"),
+        "Grants made earlier are never revoked and still count against the voucher's "
+        "limits. Plan fewer grants for it, or give the additional grants a new voucher key.",
+    )
+
+
+def _renames(ledger: Ledger, vouchers: list[VoucherRow]) -> list[Problem]:
+    """New keys that look like a voucher the ledger holds under a key no longer planned."""
+    known = ledger.vouchers(active=None)
+    keys = {v.voucher_key for v in known}
+    wanted = {row.voucher_key for row in vouchers}
+    dropped = [v for v in known if v.voucher_key not in wanted and v.state in _MAY_EXIST]
+    problems: list[Problem] = []
+    for row in vouchers:
+        if row.voucher_key in keys:
+            continue
+        for old in dropped:
+            if voucher_identity(old.fields) == voucher_identity(row.fields):
+                problems.append(_rename_problem(row.voucher_key, old))
+    return problems
+
+
+def _rename_problem(key: str, old: VoucherRecord) -> Problem:
+    remote = f" (remote voucher {old.remote_id})" if old.remote_id else ""
+    return Problem(
+        f"voucher key {key!r} looks like {old.voucher_key!r} renamed: the ledger holds "
+        f"{old.voucher_key!r}{remote} with the same name, dates, money and discount",
+        Location(yaml_path=f"vouchers.{key}"),
+        f"A voucher key is the voucher's identity. Rename it back to {old.voucher_key!r} "
+        "(nothing is created twice), or change the name or dates if it is really another "
+        "voucher.",
+    )
+
+
+def check_against_ledger(
+    ledger: Ledger, campaign: Campaign, plan: Plan
+) -> tuple[LedgerRows, SyncReport]:
+    """The plan as ledger rows fitted to what was created, and what syncing changes.
+
+    Raises :class:`~runner.errors.InvalidInput` (exit 2), every problem located at its
+    voucher's key and line in the campaign file, when ``run`` must not start.
     """
-    if not (campaign_dir(state_dir, plan.campaign) / LEDGER_FILE).is_file():
-        return None
     vouchers, jobs = ledger_rows(plan)
+    vouchers, problems = fit_created(ledger, vouchers)
+    grown = {p.where.yaml_path for p in problems}
+    problems += [
+        p for p in _room_problems(ledger, vouchers, jobs) if p.where.yaml_path not in grown
+    ]
+    problems += _renames(ledger, vouchers)
+    diff = ledger.diff_plan(plan.plan_hash, vouchers, jobs)
+    grown = {p.where.yaml_path for p in problems}
+    problems += [
+        c.as_problem() for c in diff.voucher_conflicts if f"vouchers.{c.voucher_key}" not in grown
+    ]
+    if problems:
+        located = [
+            Problem(p.message, campaign.location(p.where.yaml_path or ""), p.hint) for p in problems
+        ]
+        raise InvalidInput(located, source=str(campaign.source))
+    return (vouchers, jobs), diff
+
+
+@dataclass(frozen=True)
+class LedgerView:
+    """What ``plan`` shows of the ledger: where it is, its tenant, what a sync changes."""
+
+    path: Path
+    diff: SyncReport | None = None  # None: the campaign never ran with this state dir
+    tenant: Tenant | None = None
+
+
+def ledger_diff(state_dir: Path, campaign: Campaign, plan: Plan) -> LedgerView:
+    """What syncing the plan would change in the campaign's ledger, read-only.
+
+    Takes no lock and writes nothing. Raises what :func:`check_against_ledger` raises,
+    so ``plan`` refuses what ``run`` would.
+    """
+    path = campaign_dir(state_dir, plan.campaign) / LEDGER_FILE
+    if not path.exists():
+        return LedgerView(path)
     with Ledger.open(state_dir, plan.campaign, read_only=True) as ledger:
-        fitted, _grown = fit_created(ledger, vouchers)
-        return ledger.diff_plan(plan.plan_hash, fitted, jobs)
+        return LedgerView(path, check_against_ledger(ledger, campaign, plan)[1], ledger.tenant())

@@ -20,10 +20,11 @@ import xlsxwriter
 from runner.ledger import SyncReport
 from runner.plan._build import load_plan
 from runner.plan._checks import exposure
-from runner.plan._ledger import ledger_diff
+from runner.plan._ledger import LedgerView, ledger_diff
 from runner.plan._model import JOB_COLUMNS, Plan, PlannedVoucher
 from runner.plan._render import markdown
 from runner.spec import Campaign, CustomerScope, DiscountRatio, Voucher
+from runner.statedir import resolve_state_dir
 
 __all__ = [
     "FIRST_JOBS",
@@ -45,9 +46,16 @@ SUMMARY_FILE = "preview.json"
 
 
 def summarize(
-    campaign: Campaign, plan: Plan, *, rate: float, diff: SyncReport | None = None
+    campaign: Campaign,
+    plan: Plan,
+    *,
+    rate: float,
+    diff: SyncReport | None = None,
+    ledger: LedgerView | None = None,
 ) -> dict[str, object]:
     """The plan as one JSON-ready object (``runner plan --json``)."""
+    if ledger is not None and diff is None:
+        diff = ledger.diff
     by_voucher = _counts(plan.jobs, "voucher_key")
     face, unbounded = _face_value(campaign, by_voucher)
     calls = estimated_calls(plan, diff)
@@ -75,6 +83,8 @@ def summarize(
         "first_jobs": plan.jobs.head(FIRST_JOBS).select(JOB_COLUMNS).to_dicts(),
         "warnings": list(plan.warnings),
         "ledger": _ledger(diff),
+        "ledger_file": str(ledger.path) if ledger is not None else None,
+        "tenant": ledger.tenant.as_dict() if ledger and ledger.tenant else None,
     }
 
 
@@ -192,7 +202,7 @@ def approved_summary_file(plan_hash: str) -> str:
 
 def preview_campaign(
     campaign_path: Path,
-    state_dir: Path,
+    state_dir: Path | None,
     *,
     env: Mapping[str, str] | None = None,
     today: date | None = None,
@@ -203,9 +213,10 @@ def preview_campaign(
     read. Returns the summary and the directory the files were written to.
     """
     campaign, plan = load_plan(campaign_path, env=env, today=today)
-    diff = ledger_diff(state_dir, plan)
-    summary = summarize(campaign, plan, rate=float(campaign.api.rate), diff=diff)
-    return summary, write_preview(state_dir, campaign, plan, summary)
+    directory = resolve_state_dir(campaign, state_dir)
+    view = ledger_diff(directory, campaign, plan)
+    summary = summarize(campaign, plan, rate=float(campaign.api.rate), ledger=view)
+    return summary, write_preview(directory, campaign, plan, summary)
 
 
 def _vouchers_frame(plan: Plan) -> pl.DataFrame:

@@ -29,12 +29,18 @@ __all__ = ["load_campaign"]
 
 
 def load_campaign(
-    path: Path, *, env: Mapping[str, str] | None = None, today: date | None = None
+    path: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    today: date | None = None,
+    past_end_ok: bool = False,
 ) -> Campaign:
     """Load and validate a campaign file.
 
     ``env`` replaces ``os.environ`` for ``${VAR}`` references and WAIQIN_* defaults;
-    ``today`` replaces today's date in Beijing for the "end date in the past" rule.
+    ``today`` replaces today's date in Beijing for the "end date in the past" rule, which
+    ``past_end_ok`` turns off for commands that only look at what happened (``status``,
+    ``verify``, ``review``): a campaign that ended can still be inspected.
     """
     path = Path(path)
     file = str(path)
@@ -43,7 +49,11 @@ def load_campaign(
     data, env_issues = interpolate(document.data, variables)
     data = fill_api_gaps(data, variables)
     found: list[Issue] = []
-    context: dict[str, Any] = {"today": today or beijing_today(), "issues": found}
+    context: dict[str, Any] = {
+        "today": today or beijing_today(),
+        "past_end_ok": past_end_ok,
+        "issues": found,
+    }
     campaign: Campaign | None = None
     try:
         campaign = Campaign.model_validate(data, context=context)

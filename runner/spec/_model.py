@@ -116,6 +116,13 @@ class ApiSettings(_Model):
     concurrency: PositiveInt = Field(4, description="Requests in flight at the same time.")
     timeout_s: PositiveNumber = Field(15.0, description="Seconds to wait for one response.")
     max_attempts: PositiveInt = Field(6, description="Tries per call before giving up on it.")
+    settle_s: PositiveNumber | None = Field(
+        None,
+        description="Seconds between the two remote reads that must agree before a grant "
+        "or voucher whose answer was lost is declared absent and sent again (default: "
+        "timeout_s). Longer is safer against a vendor that applies requests late; shorter "
+        "resumes faster.",
+    )
     transient_messages: list[Text] = _list(
         "Refusal messages (return_msg) worth retrying, e.g. 系统繁忙."
     )
@@ -422,7 +429,7 @@ class Voucher(_Model):
             )
         context = info.context if isinstance(info.context, dict) else {}
         today = context.get("today") or beijing_today()
-        if value < today:
+        if value < today and not context.get("past_end_ok"):
             raise fail(
                 f"end_date {value} is in the past (today is {today} in Beijing)",
                 "Move end_date to today or later.",
@@ -527,6 +534,11 @@ class Campaign(_Model):
 
     campaign: Key = Field(description="Campaign id (letters, digits, '-', '_'); the ledger key.")
     api: ApiSettings = Field(default_factory=ApiSettings, description="API connection settings.")
+    state_dir: Text | None = Field(
+        None,
+        description="Where the ledger and result files live, relative to this file "
+        "(default: state/ next to it); --state-dir overrides it.",
+    )
     budget: Budget | None = Field(None, description="Optional guards checked when planning.")
     audiences: dict[Key, Audience] = Field(
         default_factory=dict, description="Customer spreadsheets, by key."

@@ -12,6 +12,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from runner.errors import ApiUnreachable
 from runner.ledger import campaign_dir
 from runner.runs import run_campaign
 from runner.sandbox import SandboxConfig, SandboxServer
@@ -276,8 +277,9 @@ def test_unreachable_api_exits_4_and_a_rerun_completes_once_it_is_up(tmp_path: P
     )
     port, state = free_port(), tmp_path / "state"
     down = options(state, f"http://127.0.0.1:{port}", settings=dataclasses.replace(FAST, rounds=2))
-    result = run_campaign(campaign, down)
-    assert result.exit_code == 4, result.summary
+    with pytest.raises(ApiUnreachable) as caught:  # looking for the voucher before creating it
+        run_campaign(campaign, down)
+    assert caught.value.exit_code == 4
     failures = pl.read_csv(campaign_dir(state, CAMPAIGN) / "failures.csv", infer_schema=False)
     assert failures.is_empty()
     assert set(results(state)["state"]) == {"planned"}

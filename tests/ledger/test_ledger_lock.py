@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.errors import LockHeld
+from runner.errors import LedgerError, LockHeld
 from runner.ledger import CampaignLock, Ledger
 
 from .helpers import CAMPAIGN, seed
@@ -62,11 +62,13 @@ def test_lock_held_by_another_process_names_it(
 def test_ledger_open_refuses_while_another_process_runs(
     state_dir: Path, holder: subprocess.Popen[str]
 ) -> None:
-    """A writable open raises LockHeld; a read-only open still works."""
+    """A writable open raises LockHeld; a read-only open takes no lock, and of a ledger
+    that does not exist yet it says so instead of creating one."""
     with pytest.raises(LockHeld, match="holder-command"):
         Ledger.open(state_dir, CAMPAIGN)
-    with Ledger.open(state_dir, CAMPAIGN, read_only=True) as reader:
-        assert reader.jobs() == []
+    with pytest.raises(LedgerError, match="no ledger here yet"):
+        Ledger.open(state_dir, CAMPAIGN, read_only=True)
+    assert not (state_dir / CAMPAIGN / "ledger.sqlite").exists()
 
 
 def test_lock_is_free_once_the_holder_is_killed(

@@ -12,6 +12,7 @@ from rich.console import Console
 
 import runner.plan
 from runner.cli import main
+from runner.errors import InvalidInput
 from runner.ledger import Ledger
 from runner.plan import (
     Plan,
@@ -24,7 +25,15 @@ from runner.plan import (
     write_preview,
 )
 from runner.spec import Campaign
-from tests.plan.helpers import ID_A, TODAY, campaign_text, grant, voucher, write_campaign
+from tests.plan.helpers import (
+    ID_A,
+    TODAY,
+    campaign_text,
+    dates_from_today,
+    grant,
+    voucher,
+    write_campaign,
+)
 
 SUMMARY_KEYS = {
     "campaign",
@@ -69,11 +78,14 @@ def test_public_api_is_pinned() -> None:
     assert sorted(runner.plan.__all__) == sorted(
         [
             "JOB_COLUMNS",
+            "LedgerRows",
+            "LedgerView",
             "Plan",
             "PlannedVoucher",
             "approved_summary_file",
             "build_plan",
             "canonical_json",
+            "check_against_ledger",
             "fingerprint",
             "fit_created",
             "job_id",
@@ -85,6 +97,7 @@ def test_public_api_is_pinned() -> None:
             "preview_campaign",
             "print_preview",
             "summarize",
+            "voucher_identity",
             "write_preview",
         ]
     )
@@ -200,8 +213,9 @@ def test_ledger_diff_reports_done_to_do_and_dropped(tmp_path: Path) -> None:
     assert summary["calls"] == 2 + 2
 
 
-def test_ledger_diff_reports_a_changed_created_voucher(tmp_path: Path) -> None:
-    """A voucher changed after it was created is listed as a conflict in the preview."""
+def test_plan_refuses_a_changed_created_voucher_like_run(tmp_path: Path) -> None:
+    """A voucher changed after it was created makes plan exit 2 with run's reason, located
+    at the voucher's key and line."""
     path = write_campaign(tmp_path, campaign_text())
     state = tmp_path / "state"
     _, plan = _load(path)
@@ -211,10 +225,13 @@ def test_ledger_diff_reports_a_changed_created_voucher(tmp_path: Path) -> None:
         ledger.mark_voucher_sending("ten-off", "msg-1")
         ledger.mark_voucher_created("ten-off", remote_id="6812072753231956829")
     path.write_text(campaign_text().replace('"10.00"', '"20.00"'), encoding="utf-8")
-    summary, _ = preview_campaign(path, state, env={}, today=TODAY)
-    ledger_part = summary["ledger"]
-    assert isinstance(ledger_part, dict)
-    assert ledger_part["voucher_conflicts"] == [{"voucher_key": "ten-off", "state": "created"}]
+    with pytest.raises(InvalidInput) as caught:
+        preview_campaign(path, state, env={}, today=TODAY)
+    assert caught.value.exit_code == 2
+    problem = caught.value.problems()[0]
+    assert "'ten-off' changed after it was sent" in problem.message
+    assert problem.where.yaml_path == "vouchers.ten-off"
+    assert problem.where.line is not None
 
 
 def test_runner_plan_json_prints_one_object(
@@ -222,7 +239,7 @@ def test_runner_plan_json_prints_one_object(
 ) -> None:
     """`runner plan --json` exits 0 and prints the summary as one JSON object on stdout."""
     monkeypatch.chdir(tmp_path)
-    path = write_campaign(tmp_path, campaign_text())
+    path = write_campaign(tmp_path, campaign_text(vouchers=voucher(**dates_from_today())))
     code, out, _ = _run_cli(["plan", str(path), "--json"], capsys)
     assert code == 0
     summary = json.loads(out)
@@ -233,7 +250,7 @@ def test_runner_plan_json_prints_one_object(
 
 def test_runner_plan_human_preview(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`runner plan` prints the preview, where the files are, and how to launch this plan."""
-    path = write_campaign(tmp_path, campaign_text())
+    path = write_campaign(tmp_path, campaign_text(vouchers=voucher(**dates_from_today())))
     state = tmp_path / "elsewhere"
     code, out, _ = _run_cli(["plan", str(path), "--state-dir", str(state)], capsys)
     assert code == 0
@@ -247,7 +264,7 @@ def test_runner_plan_lists_every_problem_and_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An invalid plan exits 2 with each problem, its location and hint on stderr."""
-    vouchers = voucher(total="1", each_customer_limit="1")
+    vouchers = voucher(total="1", each_customer_limit="1", **dates_from_today())
     path = write_campaign(tmp_path, campaign_text(vouchers=vouchers))
     code, out, err = _run_cli(["plan", str(path), "--state-dir", str(tmp_path / "s")], capsys)
     assert code == 2

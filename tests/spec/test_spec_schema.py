@@ -10,7 +10,7 @@ import pytest
 from runner.cli import main
 from runner.spec import json_schema
 
-TOP_LEVEL = {"campaign", "api", "budget", "audiences", "vouchers", "grants"}
+TOP_LEVEL = {"campaign", "api", "budget", "audiences", "vouchers", "grants", "state_dir"}
 
 
 def walk(node: Any) -> list[dict[str, Any]]:
