@@ -193,7 +193,15 @@ def _ask(campaign: Any, plan: Any, diff: Any) -> bool:
     return click.confirm("Launch this campaign now?", default=False)
 
 
-def _run_hints(result: Any, campaign_file: Path) -> list[str]:
+def _cmd(command: str, campaign_file: Path, state_dir: Path | None, *extra: str) -> str:
+    """A command line to suggest, with the --state-dir the user gave (if any)."""
+    parts = ["runner", command, str(campaign_file)]
+    if state_dir is not None:
+        parts += ["--state-dir", str(state_dir)]
+    return " ".join([*parts, *extra])
+
+
+def _run_hints(result: Any, campaign_file: Path, state_dir: Path | None) -> list[str]:
     where = Path(str(result.summary.get("ledger_file"))).parent
     hints = [f"results: {where / 'results.csv'} (and results.xlsx)"]
     dropped = result.summary.get("no_longer_planned") or {}
@@ -205,18 +213,20 @@ def _run_hints(result: Any, campaign_file: Path) -> list[str]:
     if result.exit_code == 1:
         hints.append(
             f"failures: {where / 'failures.csv'}; fix the cause, then "
-            f"`runner retry-failed {campaign_file}`"
+            f"`{_cmd('retry-failed', campaign_file, state_dir)}`"
         )
     if result.exit_code == 3:
         hints.append(
-            f"some outcomes need a person: `runner review {campaign_file}` shows them with "
+            f"some outcomes need a person: `{_cmd('review', campaign_file, state_dir)}` shows "
+            "them with "
             "their evidence and records your decision"
         )
     for error in result.summary.get("last_errors") or []:
         hints.append(f"last error: {error}")
     if result.exit_code in (4, 130):
         hints.append(
-            f"resume with `runner run {campaign_file} --yes`: it continues where it stopped"
+            f"resume with `{_cmd('run', campaign_file, state_dir, '--yes')}`: it continues "
+            "where it stopped"
         )
     return hints
 
@@ -239,7 +249,9 @@ def _launch(
         retry_failed=retry,
     )
     result = run_campaign(campaign_file, options)
-    report.print_summary(result.summary, as_json=as_json, hints=_run_hints(result, campaign_file))
+    report.print_summary(
+        result.summary, as_json=as_json, hints=_run_hints(result, campaign_file, state_dir)
+    )
     return result.exit_code
 
 
@@ -289,7 +301,8 @@ def status_command(campaign_file: Path, state_dir: Path | None, as_json: bool) -
         )
     if rerun["review"]:
         hints.append(
-            f"{rerun['review']} need review: a person decides with `runner review {campaign_file}`"
+            f"{rerun['review']} need review: a person decides with "
+            f"`{_cmd('review', campaign_file, state_dir)}`"
         )
     report.print_summary(summary, as_json=as_json, hints=hints)
     return EXIT_OK
@@ -330,7 +343,7 @@ def plan_command(campaign_file: Path, state_dir: Path | None, as_json: bool) -> 
             f"preview files: {directory}/ (plan.parquet, plan.xlsx, preview.md, preview.json)"
         )
         click.echo(report.ledger_line(summary))
-        launch = f"runner run {campaign_file} --plan-hash {summary['plan_hash']}"
+        launch = _cmd("run", campaign_file, state_dir, "--plan-hash", str(summary["plan_hash"]))
         click.echo(f"launch exactly this plan: {launch}")
     return EXIT_OK
 
@@ -407,7 +420,8 @@ def review_command(
             "items": [item.as_dict() for item in items],
         }
         decide = (
-            f"decide with `runner review {campaign_file} --resolve ID=done|resend|failed "
+            f"decide with `{_cmd('review', campaign_file, state_dir)} --resolve "
+            "ID=done|resend|failed "
             "--note TEXT` (a voucher that exists: KEY=created:REMOTE_ID)"
         )
         report.print_review(payload, as_json=as_json, hints=[decide] if items else [])
@@ -480,6 +494,8 @@ def adopt_command(
         f"{key}: not found on the tenant; `runner run` creates it"
         for key in result.summary.get("not_found") or []  # type: ignore[attr-defined]
     ]
-    hints.append(f"next: `runner run {campaign_file} --yes` sends only what is missing")
+    hints.append(
+        f"next: `{_cmd('run', campaign_file, state_dir, '--yes')}` sends only what is missing"
+    )
     report.print_summary(result.summary, as_json=as_json, hints=hints)
     return result.exit_code

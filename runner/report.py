@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -38,13 +39,14 @@ def _voucher_table(summary: Mapping[str, object]) -> Table:
 
 def ledger_line(summary: Mapping[str, object]) -> str:
     """``ledger: PATH (tenant …)``: which ledger a command used, and whose it is."""
-    tenant = summary.get("tenant")
-    whose = (
-        f"tenant: openid {tenant.get('openid')} at {tenant.get('base_url')}"
-        if isinstance(tenant, Mapping)
-        else "not bound to a tenant yet"
-    )
-    return f"ledger: {summary.get('ledger_file')} ({whose})"
+    tenant, path = summary.get("tenant"), str(summary.get("ledger_file"))
+    if isinstance(tenant, Mapping):
+        whose = f"tenant: openid {tenant.get('openid')} at {tenant.get('base_url')}"
+    elif not Path(path).exists():
+        whose = "none yet: the first run creates it"
+    else:
+        whose = "not bound to a tenant yet"
+    return f"ledger: {path} ({whose})"
 
 
 def print_summary(summary: Mapping[str, object], *, as_json: bool, hints: list[str]) -> None:
