@@ -17,6 +17,7 @@ from runner.errors import (
     ConfirmationRequired,
     InvalidInput,
     LedgerError,
+    Problem,
     RemoteVoucherExists,
     TenantMismatch,
     UsageError,
@@ -262,6 +263,20 @@ def test_a_ledger_of_another_tenant_exits_4_before_any_request(tmp_path: Path) -
         assert shown["tenant"] == {"base_url": first.base_url, "openid": "ex***id"}
 
 
+def _plan_and_run_refuse(campaign: Path, state: Path, base_url: str) -> list[Problem]:
+    """``plan`` and ``run`` both refuse with exit 2; the first problem of each."""
+    problems = []
+    for attempt in (
+        lambda: preview_campaign(campaign, state, env=env_for(base_url)),
+        lambda: run_campaign(campaign, options(state, base_url)),
+    ):
+        with pytest.raises(InvalidInput) as caught:
+            attempt()
+        assert caught.value.exit_code == 2
+        problems.append(caught.value.problems()[0])
+    return problems
+
+
 def test_a_renamed_voucher_key_is_refused_as_a_rename(tmp_path: Path) -> None:
     """Renaming a created voucher's key is refused by plan and run (exit 2); nothing is
     created again."""
@@ -271,14 +286,7 @@ def test_a_renamed_voucher_key_is_refused_as_a_rename(tmp_path: Path) -> None:
         assert run_campaign(campaign, options(state, server.base_url)).exit_code == 0
         campaign.write_text(campaign.read_text("utf-8").replace("ten-off", "spring-ten"), "utf-8")
         writes = _writes(server.base_url)
-        for attempt in (
-            lambda: preview_campaign(campaign, state, env=env_for(server.base_url)),
-            lambda: run_campaign(campaign, options(state, server.base_url)),
-        ):
-            with pytest.raises(InvalidInput) as caught:
-                attempt()
-            assert caught.value.exit_code == 2
-            problem = caught.value.problems()[0]
+        for problem in _plan_and_run_refuse(campaign, state, server.base_url):
             assert "renamed" in problem.message
             assert "ten-off" in problem.message
             assert problem.where.yaml_path == "vouchers.spring-ten"
@@ -303,13 +311,7 @@ def test_grants_made_earlier_still_use_room_and_plan_refuses_like_run(tmp_path: 
         # two customers leave (their grants stay) and three get a second: 11 + 2 > 11
         write_audience(path, registry().slice(42, 8), [2, 2, 2, 1, 1, 1, 1, 1])
         writes = _writes(server.base_url)
-        for attempt in (
-            lambda: preview_campaign(campaign, state, env=env_for(server.base_url)),
-            lambda: run_campaign(campaign, options(state, server.base_url)),
-        ):
-            with pytest.raises(InvalidInput) as caught:
-                attempt()
-            problem = caught.value.problems()[0]
+        for problem in _plan_and_run_refuse(campaign, state, server.base_url):
             assert "no room" in problem.message, problem.message
             assert "11 planned + 2 made earlier > num 11" in problem.message
             assert problem.where.yaml_path == "vouchers.ten-off"
