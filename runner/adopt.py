@@ -14,7 +14,8 @@ looks before it creates); ``adopt`` takes them in:
    holds; the rest stay ``planned``.
 
 Nothing is sent to the vendor but reads. Afterwards ``run`` sends only what is missing:
-a complete campaign costs reads and no write.
+a complete campaign costs reads and no write. Like a run, an adoption records how it
+ended in the ledger's ``runs`` table whatever stops it (:func:`runner.runs.record_stop`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.errors import ConfirmationRequired, Problem, RemoteVoucherExists, UsageError
+from runner import logs
+from runner.errors import (
+    ConfirmationRequired,
+    ExitCode,
+    Problem,
+    RemoteVoucherExists,
+    UsageError,
+)
 from runner.execute import AdaptiveThrottle, RunContext
 from runner.execute._lookup import RemoteVoucher, identity_matches, remote_vouchers
 from runner.execute._reconcile import stable_counts
@@ -38,6 +46,8 @@ from runner.runs import (
     _client,
     _settings,
     credentials_for,
+    open_ledger,
+    record_stop,
     summarize_ledger,
     tenant_of,
 )
@@ -73,6 +83,13 @@ class Adoption:
 ConfirmAdopt = Callable[[Sequence[Adoption]], bool]
 
 
+@dataclass
+class _Started:
+    """The id of the adoption's run once it is recorded (None before: nothing to finish)."""
+
+    run_id: str | None = None
+
+
 @dataclass(frozen=True)
 class AdoptOptions:
     """``runner adopt``'s options beyond the campaign file."""
@@ -106,20 +123,42 @@ def adopt_campaign(campaign_path: Path, options: AdoptOptions) -> RunResult:
     _check_keys(campaign, options.choices)
     state_dir = resolve_state_dir(campaign, run.state_dir)
     creds = credentials_for(campaign, run.env)
+    logs.use_redactor(creds.redactor)
     tenant = tenant_of(creds)
-    with Ledger.open(state_dir, campaign.campaign, command="adopt") as ledger:
+    directory = campaign_dir(state_dir, campaign.campaign)
+    with open_ledger(
+        state_dir, campaign.campaign, command="adopt", redactor=creds.redactor
+    ) as ledger:
         ledger.check_tenant(tenant)
         rows, _diff = check_against_ledger(ledger, campaign, plan)
         throttle = AdaptiveThrottle(float(campaign.api.rate), campaign.api.concurrency)
         client = _client(campaign, creds, throttle, run)
         ctx = RunContext(ledger, client, throttle, _settings(campaign, run))
         ctx.locate = campaign.location
-        summary = asyncio.run(_adopt(ctx, options, plan, rows, tenant))
-        directory = campaign_dir(state_dir, campaign.campaign)
-        write_outputs(
-            directory, ledger.jobs(active=None), ledger.vouchers(active=None), plan.audiences
-        )
-    return RunResult(0, summary)
+
+        def write_files() -> None:
+            jobs, vouchers = ledger.jobs(active=None), ledger.vouchers(active=None)
+            write_outputs(directory, jobs, vouchers, plan.audiences)
+
+        started = _Started()
+        files_tried = False
+        try:
+            summary = asyncio.run(_adopt(ctx, options, plan, rows, tenant, started))
+            files_tried = True
+            write_files()
+            if started.run_id is not None:
+                ledger.finish_run(started.run_id, ExitCode.OK, summary)
+        except BaseException as exc:
+            if started.run_id is not None:
+                record_stop(
+                    ledger,
+                    started.run_id,
+                    exc,
+                    summarize=lambda: summarize_ledger(ledger),
+                    write_files=None if files_tried else write_files,
+                )
+            raise
+    return RunResult(ExitCode.OK, summary)
 
 
 async def _adopt(
@@ -128,8 +167,12 @@ async def _adopt(
     plan: Plan,
     rows: tuple[list[VoucherRow], list[JobRow]],
     tenant: Tenant,
+    started: _Started,
 ) -> dict[str, object]:
-    """Find, confirm, then write: the voucher adoptions and the grants they settle."""
+    """Find, confirm, then write: the voucher adoptions and the grants they settle.
+
+    The run is recorded (``started.run_id``) once confirmed; the caller finishes it.
+    """
     vouchers, jobs = rows
     ledger = ctx.ledger
     async with ctx.client:
@@ -137,13 +180,11 @@ async def _adopt(
         _confirm(options, found)
         ledger.bind_tenant(tenant)
         ledger.sync_plan(plan.plan_hash, vouchers, jobs)
-        run_id = ledger.start_run("adopt", plan.plan_hash)
+        started.run_id = ledger.start_run("adopt", plan.plan_hash)
         by_key = {v.voucher_key: v for v in vouchers}
         adopted = [await _adopt_one(ctx, item, by_key[item.voucher_key]) for item in found]
         await _settle_created(ctx, {a.voucher_key for a in adopted})
-    summary = _summary(ledger, adopted, vouchers, ctx)
-    ledger.finish_run(run_id, 0, summary)
-    return summary
+    return _summary(ledger, adopted, vouchers, ctx)
 
 
 def _check_keys(campaign: Campaign, choices: Mapping[str, str]) -> None:

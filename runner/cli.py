@@ -1,9 +1,11 @@
 """The ``runner`` command line: wires the pipeline's steps together.
 
 This module is the single error boundary: :func:`main` turns every
-:class:`~runner.errors.RunnerError` into a message on stderr and its exit code.
-Exit codes: 0 ok, 1 some work failed, 2 invalid input or usage, 3 needs human review,
-4 environment (lock held, API unreachable, credentials missing), 130 interrupted.
+:class:`~runner.errors.RunnerError` into a message on stderr and its ``exit_code``.
+Exit codes (:class:`~runner.errors.ExitCode`): 0 ok, 1 some work failed, 2 invalid input
+or usage, 3 needs human review, 4 environment (lock held, API unreachable, credentials
+missing, state directory or result file not writable, damaged ledger), 130 interrupted.
+Any other exception is a bug: its traceback is shown and the exit code is 1.
 """
 
 from __future__ import annotations
@@ -11,19 +13,16 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import traceback
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from runner import __version__, api, logs, report
-from runner.errors import RunnerError
+from runner.errors import ExitCode, RunnerError
 
 __all__ = ["cli", "main"]
-
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
 _chosen_format: list[logs.LogFormat] = ["auto"]
 
@@ -55,7 +54,7 @@ def _render_error(err: RunnerError, json_mode: bool) -> None:
     if json_mode:
         payload: dict[str, Any] = {
             "error": type(err).__name__,
-            "exit_code": err.exit_code,
+            "exit_code": int(err.exit_code),
             "message": err.message,
             "problems": [p.as_dict() for p in err.problems()],
         }
@@ -74,25 +73,54 @@ def _render_error(err: RunnerError, json_mode: bool) -> None:
         click.echo("  - " + str(problem).replace("\n", "\n    "), err=True)
 
 
+def _render_crash(exc: Exception, json_mode: bool) -> None:
+    """A bug: say so, with the traceback to report (what the ledger recorded stays)."""
+    trace = "".join(traceback.format_exception(exc))
+    hint = (
+        "This is a bug in campaign-runner: please report it with the traceback. What the "
+        "ledger recorded stays recorded; a rerun resumes where this one stopped."
+    )
+    if json_mode:
+        payload = {
+            "error": type(exc).__name__,
+            "exit_code": int(ExitCode.FAILED),
+            "message": f"the runner crashed: {exc}",
+            "hint": hint,
+            "traceback": trace,
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False), err=True)
+        return
+    click.echo(trace, err=True, nl=False)
+    click.secho(f"error: the runner crashed: {type(exc).__name__}: {exc}", fg="red", err=True)
+    click.echo(f"  → {hint}", err=True)
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
-    """Run the CLI and exit with the right code; the one place errors become messages."""
+    """Run the CLI and exit with the right code; the one place errors become messages.
+
+    A :class:`RunnerError` ends with its ``exit_code``; click's own usage errors with
+    ``INVALID``; Ctrl-C with ``INTERRUPTED``; any other exception is a bug: ``FAILED``
+    with its traceback.
+    """
+    code: int
     try:
         result = cli.main(args=argv, prog_name="runner", standalone_mode=False)
-    except click.exceptions.Abort:
+        code = result if isinstance(result, int) else ExitCode.OK
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        code = ExitCode.INTERRUPTED
+    except click.exceptions.Exit as exc:  # --help, --version
+        code = exc.exit_code
     except click.ClickException as exc:
         exc.show()
-        sys.exit(EXIT_USAGE)
+        code = ExitCode.INVALID
     except RunnerError as err:
         _render_error(err, logs.use_json(_chosen_format[0]))
-        sys.exit(err.exit_code)
-    sys.exit(result if isinstance(result, int) else EXIT_OK)
+        code = err.exit_code
+    except Exception as exc:
+        _render_crash(exc, logs.use_json(_chosen_format[0]))
+        code = ExitCode.FAILED
+    sys.exit(int(code))
 
 
 # Commands are registered below; each lives in the module that owns its concept and is
@@ -127,9 +155,10 @@ def api_command(operation: str, payload: str, base_url: str | None, timeout_s: f
     """
     body = api.parse_payload(payload)
     credentials = api.Credentials.from_env(base_url=base_url)
+    logs.use_redactor(credentials.redactor)
     data = asyncio.run(api.call_once(operation, body, credentials=credentials, timeout_s=timeout_s))
     click.echo(api.format_response(data))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 @cli.command("sandbox")
@@ -210,12 +239,12 @@ def _run_hints(result: Any, campaign_file: Path, state_dir: Path | None) -> list
             f"{dropped['done']} grant(s) made earlier are no longer in the campaign: kept, never "
             "revoked (results.csv: planned = no longer)"
         )
-    if result.exit_code == 1:
+    if result.exit_code == ExitCode.FAILED:
         hints.append(
             f"failures: {where / 'failures.csv'}; fix the cause, then "
             f"`{_cmd('retry-failed', campaign_file, state_dir)}`"
         )
-    if result.exit_code == 3:
+    if result.exit_code == ExitCode.REVIEW:
         hints.append(
             f"some outcomes need a person: `{_cmd('review', campaign_file, state_dir)}` shows "
             "them with "
@@ -223,7 +252,7 @@ def _run_hints(result: Any, campaign_file: Path, state_dir: Path | None) -> list
         )
     for error in result.summary.get("last_errors") or []:
         hints.append(f"last error: {error}")
-    if result.exit_code in (4, 130):
+    if result.exit_code in (ExitCode.ENVIRONMENT, ExitCode.INTERRUPTED):
         hints.append(
             f"resume with `{_cmd('run', campaign_file, state_dir, '--yes')}`: it continues "
             "where it stopped"
@@ -304,8 +333,10 @@ def status_command(campaign_file: Path, state_dir: Path | None, as_json: bool) -
             f"{rerun['review']} need review: a person decides with "
             f"`{_cmd('review', campaign_file, state_dir)}`"
         )
+    refuses: Any = summary.get("run_refuses") or []
+    hints += [f"`runner run` would refuse: {p['message']}" for p in refuses]
     report.print_summary(summary, as_json=as_json, hints=hints)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 @cli.command("verify")
@@ -345,7 +376,7 @@ def plan_command(campaign_file: Path, state_dir: Path | None, as_json: bool) -> 
         click.echo(report.ledger_line(summary))
         launch = _cmd("run", campaign_file, state_dir, "--plan-hash", str(summary["plan_hash"]))
         click.echo(f"launch exactly this plan: {launch}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 @cli.command("demo")
@@ -399,7 +430,7 @@ def review_command(
     in review refuse the whole batch, exit 2), then each is recorded as one event, exit 0.
     """
     from runner import review
-    from runner.errors import ReviewNeeded, UsageError
+    from runner.errors import UsageError
     from runner.ledger import LEDGER_FILE, campaign_dir
     from runner.spec import load_campaign
     from runner.statedir import resolve_state_dir
@@ -425,7 +456,7 @@ def review_command(
             "--note TEXT` (a voucher that exists: KEY=created:REMOTE_ID)"
         )
         report.print_review(payload, as_json=as_json, hints=[decide] if items else [])
-        return ReviewNeeded.exit_code if items else EXIT_OK
+        return ExitCode.REVIEW if items else ExitCode.OK
     if note is None or not note.strip():
         raise UsageError(
             "--resolve needs --note saying why",
@@ -435,7 +466,7 @@ def review_command(
     recorded = review.resolve(directory, campaign.campaign, decisions, note)
     payload = {"campaign": campaign.campaign, "recorded": [review.event_dict(e) for e in recorded]}
     report.print_recorded(payload, as_json=as_json)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 # --- adopt: take in what the tenant already holds ------------------------------------------

@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from runner.clock import beijing_today
+from runner.errors import ExitCode
 from runner.execute import ExecSettings
 from runner.ledger import CampaignLock
 from runner.plan import Plan, load_plan, print_preview, summarize, write_preview
@@ -161,8 +162,8 @@ def _remote_vs_plan(plan: Plan, base_url: str, registry: list[Customer]) -> tupl
     return table, planned == remote and len(data["vouchers"]) == len(plan.vouchers)
 
 
-def run_demo(settings: DemoSettings, *, bars: bool | None = None) -> int:
-    """Run the demo; 0 when the remote state equals the plan after two runs."""
+def run_demo(settings: DemoSettings, *, bars: bool | None = None) -> ExitCode:
+    """Run the demo; OK when the remote state equals the plan after two runs, else FAILED."""
     console = Console()
     state_dir = settings.directory / "state"
     removed = _fresh_state(state_dir)
@@ -207,12 +208,17 @@ def run_demo(settings: DemoSettings, *, bars: bool | None = None) -> int:
     console.print(table)
     calls = second.summary.get("calls")
     grant_calls = calls.get("receiveVoucherInfo", 0) if isinstance(calls, dict) else 0
-    ok = equal and first.exit_code == 0 and second.exit_code == 0 and grant_calls == 0
+    ok = (
+        equal
+        and first.exit_code == ExitCode.OK
+        and second.exit_code == ExitCode.OK
+        and grant_calls == 0
+    )
     console.print(
         f"results: {state_dir / campaign.campaign / 'results.csv'} — "
         + ("[green]exactly the plan, exactly once[/]" if ok else "[red]MISMATCH[/]")
     )
-    return 0 if ok else 1
+    return ExitCode.OK if ok else ExitCode.FAILED
 
 
 def _print_run(console: Console, result: RunResult) -> None:

@@ -1,43 +1,58 @@
-"""The exception tree of campaign-runner.
+"""The exception tree of campaign-runner, and the exit codes the CLI ends with.
 
 Every error the tool raises on purpose is a :class:`RunnerError`. Each class carries
-the exit code the CLI turns it into, *where* the problem is (a :class:`Location`) and
-a *hint* that says what to do next. The CLI (``runner.cli``) is the one place that
-turns them into a message and an exit code.
+the :class:`ExitCode` the CLI turns it into, *where* the problem is (a :class:`Location`)
+and a *hint* that says what to do next. The CLI (``runner.cli.main``) is the one place
+that turns them into a message and an exit code.
 
 ::
 
-    RunnerError                       exit 1  some work failed
-    ├── InputError                    exit 2  invalid input or usage; nothing was sent
-    │   ├── SpecError                         the campaign YAML (key path, line)
-    │   ├── SheetError                        a spreadsheet (file, sheet, row, column)
-    │   ├── PlanError                         cross-checks between campaign and sheets
-    │   ├── InvalidInput                      several Problems found in one pass
-    │   └── UsageError                        a command used the wrong way
-    │       ├── ConfirmationRequired          no terminal and no --yes
-    │       └── PlanChanged                   --plan-hash no longer matches
-    ├── ReviewNeeded                  exit 3  an outcome no machine can settle
-    │   └── RemoteVoucherExists               the tenant already holds this voucher: adopt it
-    ├── EnvironmentProblem            exit 4  the world around the tool
-    │   ├── MissingCredentials                a WAIQIN_* variable is not set
-    │   ├── LockHeld                          another runner owns the campaign
-    │   ├── ApiUnreachable                    retries exhausted without an answer
-    │   ├── LedgerError                       the ledger is damaged, empty or not ours
-    │   └── TenantMismatch                    the ledger belongs to another tenant
-    ├── ApiError                      exit 1  one call to the vendor API went wrong
-    │   ├── NotSent      (Transient)          certainly did not reach the server
-    │   ├── PushedBack   (Transient)          429 / 503 + Retry-After / "too frequent"
-    │   ├── OutcomeUnknown                    may or may not have been applied
-    │   └── Refused                           return_code != "0"; verbatim code and msg
-    │       └── CredentialsRejected   exit 4  signature, openid or timestamp refused
-    └── Interrupted                   exit 130 SIGINT / SIGTERM; says how to resume
+    ExitCode
+      OK           0    everything done (and verified)
+      FAILED       1    some work failed for good; or the runner crashed (a bug)
+      INVALID      2    invalid input or usage; nothing was sent
+      REVIEW       3    an outcome a person must settle
+      ENVIRONMENT  4    the world around the tool: credentials, lock, network, disk
+      INTERRUPTED  130  stopped by SIGINT / SIGTERM after recording everything
 
-``Transient`` is a mixin: an error that is safe to retry after waiting.
+    RunnerError                       FAILED       some work failed
+    ├── InputError                    INVALID      invalid input or usage; nothing was sent
+    │   ├── SpecError                              the campaign YAML (key path, line)
+    │   ├── SheetError                             a spreadsheet (file, sheet, row, column)
+    │   ├── InvalidInput                           several Problems found in one pass
+    │   └── UsageError                             a command used the wrong way
+    │       ├── ConfirmationRequired               no terminal and no --yes
+    │       └── PlanChanged                        --plan-hash no longer matches
+    ├── ReviewNeeded                  REVIEW       an outcome no machine can settle
+    │   └── RemoteVoucherExists                    the tenant already holds this voucher
+    ├── EnvironmentProblem            ENVIRONMENT  the world around the tool
+    │   ├── MissingCredentials                     a WAIQIN_* variable is not set
+    │   ├── LockHeld                               another runner owns the campaign
+    │   ├── ApiUnreachable                         retries exhausted without an answer
+    │   ├── LedgerError                            the ledger is damaged, empty or not ours
+    │   ├── TenantMismatch                         the ledger belongs to another tenant
+    │   └── StateDirUnusable                       a file or folder of the state directory
+    │                                              cannot be written (permissions, full
+    │                                              disk, a result file open in Excel)
+    └── ApiError                      FAILED       one call to the vendor API went wrong
+        ├── NotSent                                certainly did not reach the server
+        ├── PushedBack                             429 / 503 + Retry-After / "too frequent"
+        ├── OutcomeUnknown                         may or may not have been applied
+        └── Refused                                return_code != "0"; verbatim code and msg
+            └── CredentialsRejected   ENVIRONMENT  signature, openid or timestamp refused
+
+Not in the tree: a stop by SIGINT / SIGTERM ends with ``INTERRUPTED`` (the run records
+everything first); any other exception is a bug: the run is recorded as a crash
+(``FAILED``, the exception type in its summary) and the CLI shows the traceback.
+Programming mistakes inside the tool raise plain ``ValueError`` / ``TypeError``.
 """
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
 from typing import ClassVar
 
 __all__ = [
@@ -46,8 +61,8 @@ __all__ = [
     "ConfirmationRequired",
     "CredentialsRejected",
     "EnvironmentProblem",
+    "ExitCode",
     "InputError",
-    "Interrupted",
     "InvalidInput",
     "LedgerError",
     "Location",
@@ -56,7 +71,6 @@ __all__ = [
     "NotSent",
     "OutcomeUnknown",
     "PlanChanged",
-    "PlanError",
     "Problem",
     "PushedBack",
     "Refused",
@@ -65,10 +79,21 @@ __all__ = [
     "RunnerError",
     "SheetError",
     "SpecError",
+    "StateDirUnusable",
     "TenantMismatch",
-    "Transient",
     "UsageError",
 ]
+
+
+class ExitCode(IntEnum):
+    """The process exit codes of ``runner`` (see the module docstring); never renumbered."""
+
+    OK = 0
+    FAILED = 1
+    INVALID = 2
+    REVIEW = 3
+    ENVIRONMENT = 4
+    INTERRUPTED = 130
 
 
 @dataclass(frozen=True)
@@ -129,7 +154,7 @@ class Problem:
 class RunnerError(Exception):
     """Root of every error campaign-runner raises on purpose."""
 
-    exit_code: ClassVar[int] = 1
+    exit_code: ClassVar[ExitCode] = ExitCode.FAILED
     default_hint: ClassVar[str | None] = None
 
     def __init__(
@@ -148,19 +173,13 @@ class RunnerError(Exception):
         return "\n".join(str(p) for p in self.problems())
 
 
-class Transient:
-    """Mixin: the same call is safe to try again after waiting."""
-
-    retry_after: float | None = None
-
-
-# --- invalid input (exit 2) -------------------------------------------------------------
+# --- invalid input (ExitCode.INVALID) ----------------------------------------------------
 
 
 class InputError(RunnerError):
     """Invalid input or usage; nothing was sent and nothing recorded was changed."""
 
-    exit_code = 2
+    exit_code = ExitCode.INVALID
 
 
 class SpecError(InputError):
@@ -169,10 +188,6 @@ class SpecError(InputError):
 
 class SheetError(InputError):
     """A customer spreadsheet cannot be used as it is."""
-
-
-class PlanError(InputError):
-    """The campaign and its spreadsheets disagree, or break a vendor rule."""
 
 
 class InvalidInput(InputError):
@@ -188,7 +203,11 @@ class InvalidInput(InputError):
 
 
 class UsageError(InputError):
-    """A command was used the wrong way."""
+    """A command was used the wrong way (bad arguments or option values a person gave).
+
+    Never for a mistake only a bug can make: code calling code wrongly raises
+    ``ValueError`` or ``TypeError``.
+    """
 
 
 class ConfirmationRequired(UsageError):
@@ -203,13 +222,13 @@ class PlanChanged(UsageError):
     default_hint = "Run `runner plan` again, review it, and pass the new hash."
 
 
-# --- needs a person (exit 3) ------------------------------------------------------------
+# --- needs a person (ExitCode.REVIEW) ----------------------------------------------------
 
 
 class ReviewNeeded(RunnerError):
     """An outcome that cannot be settled automatically; a person must decide."""
 
-    exit_code = 3
+    exit_code = ExitCode.REVIEW
 
 
 class RemoteVoucherExists(ReviewNeeded):
@@ -231,13 +250,13 @@ class RemoteVoucherExists(ReviewNeeded):
         return list(self._problems)
 
 
-# --- environment (exit 4) ---------------------------------------------------------------
+# --- environment (ExitCode.ENVIRONMENT) --------------------------------------------------
 
 
 class EnvironmentProblem(RunnerError):
-    """Something around the tool is wrong: credentials, a lock, the network."""
+    """Something around the tool is wrong: credentials, a lock, the network, the disk."""
 
-    exit_code = 4
+    exit_code = ExitCode.ENVIRONMENT
 
 
 class MissingCredentials(EnvironmentProblem):
@@ -256,7 +275,7 @@ class ApiUnreachable(EnvironmentProblem):
     default_hint = "Check WAIQIN_BASE_URL and the network, then rerun: it resumes where it stopped."
 
 
-# --- one API call (exit 1 unless caught) --------------------------------------------------
+# --- one API call (ExitCode.FAILED unless caught) ----------------------------------------
 
 
 class ApiError(RunnerError):
@@ -278,11 +297,11 @@ class ApiError(RunnerError):
         self.status_code = status_code
 
 
-class NotSent(Transient, ApiError):
+class NotSent(ApiError):
     """The request certainly did not reach the server (connect error, DNS): safe to retry."""
 
 
-class PushedBack(Transient, ApiError):
+class PushedBack(ApiError):
     """The server asked us to slow down (429, 503 + Retry-After, "too frequent")."""
 
     def __init__(
@@ -338,14 +357,14 @@ class CredentialsRejected(Refused):
     request is recorded as not sent, to be made again once the credentials are fixed.
     """
 
-    exit_code = 4
+    exit_code = ExitCode.ENVIRONMENT
     default_hint = (
         "Check WAIQIN_OPENID, WAIQIN_APPKEY and WAIQIN_BASE_URL (the tenant's own address), "
         "and the machine's clock; then rerun: it resumes where it stopped."
     )
 
 
-# --- ledger and interruption -------------------------------------------------------------
+# --- ledger and state directory ----------------------------------------------------------
 
 
 class LedgerError(EnvironmentProblem):
@@ -361,7 +380,31 @@ class TenantMismatch(EnvironmentProblem):
     )
 
 
-class Interrupted(RunnerError):
-    """The run was stopped by SIGINT or SIGTERM after recording everything."""
+#: Plain words for the reasons a write fails most often.
+_OS_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
 
-    exit_code = 130
+
+class StateDirUnusable(EnvironmentProblem):
+    """A file or folder of the state directory cannot be created or written.
+
+    A read-only folder, a full disk, a path that is a file where a folder is expected, or a
+    result file another program holds open (Excel locks ``results.xlsx``). What the
+    ledger recorded before stays recorded: a rerun resumes where this one stopped.
+    """
+
+    default_hint = (
+        "Check that the folder is writable and the disk has free space, and close the file "
+        "if another program (e.g. Excel) has it open; then rerun: it resumes where it "
+        "stopped, and what is recorded stays recorded."
+    )
+
+    @classmethod
+    def from_os_error(cls, exc: OSError, what: str, path: Path | str) -> StateDirUnusable:
+        """The error for *exc*, raised while writing *what* (e.g. "the result file") at *path*."""
+        reason = _OS_REASONS.get(exc.errno or 0) or exc.strerror or type(exc).__name__
+        return cls(f"cannot write {what}: {reason}", where=Location(file=str(path)))

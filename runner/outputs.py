@@ -10,20 +10,37 @@ Into ``<state-dir>/<campaign>/``:
 - ``failures.csv``: the audience's own columns plus the error, for every job that failed
   for good or needs review: fix it and use it as an audience again;
 - ``unprocessed.csv``: jobs not settled yet (planned, unknown), e.g. after an interrupt.
+
+Every file is written whole into a temporary file next to it and then renamed over the
+old one (:func:`write_atomically`): a reader sees the old file or the new one, never
+half of one, and a failed write leaves no temporary file behind. A folder that cannot
+be made or a file that cannot be written (read-only, disk full, ``results.xlsx`` open in
+Excel) is a :class:`~runner.errors.StateDirUnusable` naming the path (exit 4).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from runner.errors import StateDirUnusable
 from runner.ledger import JobRecord, VoucherRecord
 from runner.sheets import ROW, Audience
 
-__all__ = ["OutputFiles", "results_frame", "write_outputs"]
+__all__ = [
+    "OutputFiles",
+    "make_directory",
+    "results_frame",
+    "write_atomically",
+    "write_outputs",
+]
 
 _RESULT_SCHEMA: dict[str, type[pl.DataType]] = {
     "job_id": pl.String,
@@ -78,18 +95,49 @@ def results_frame(jobs: Sequence[JobRecord], vouchers: Sequence[VoucherRecord]) 
     return pl.DataFrame(rows, schema=_RESULT_SCHEMA)
 
 
-def _write_csv(frame: pl.DataFrame, path: Path) -> None:
+def make_directory(directory: Path) -> None:
+    """Create *directory* (and its parents); :class:`StateDirUnusable` when it cannot be."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StateDirUnusable.from_os_error(
+            exc, "the state directory", exc.filename or directory
+        ) from exc
+
+
+def write_atomically(path: Path, data: bytes, *, what: str = "the result file") -> None:
+    """Replace *path* with *data* through a temporary file in the same folder.
+
+    The temporary file is synced before it is renamed over *path*, and removed whatever
+    goes wrong. An OSError becomes :class:`StateDirUnusable` naming *path* and *what*.
+    """
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with tmp.open("xb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise StateDirUnusable.from_os_error(exc, what, path) from exc
+        raise
+
+
+def _csv_bytes(frame: pl.DataFrame) -> bytes:
     """CSV with a UTF-8 BOM, so Excel shows Chinese text and keeps ids as typed text."""
-    tmp = path.with_suffix(".tmp")
-    frame.write_csv(tmp, include_bom=True)
-    tmp.replace(path)
+    buffer = io.BytesIO()
+    frame.write_csv(buffer, include_bom=True)
+    return buffer.getvalue()
 
 
-def _write_xlsx(frame: pl.DataFrame, path: Path) -> None:
+def _xlsx_bytes(frame: pl.DataFrame) -> bytes:
     """An XLSX whose id cells are text (strings stay strings with xlsxwriter)."""
-    tmp = path.with_name(path.stem + ".tmp.xlsx")
-    frame.write_excel(tmp, worksheet="results", autofit=True)
-    tmp.replace(path)
+    buffer = io.BytesIO()
+    frame.write_excel(buffer, worksheet="results", autofit=True)
+    return buffer.getvalue()
 
 
 def _original_columns(audience: Audience) -> list[str]:
@@ -129,8 +177,11 @@ def write_outputs(
     vouchers: Sequence[VoucherRecord],
     audiences: Mapping[str, Audience],
 ) -> OutputFiles:
-    """Write every result file into *directory* (atomically, one by one)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write every result file into *directory* (atomically, one by one).
+
+    Raises :class:`StateDirUnusable` naming the folder or file that cannot be written.
+    """
+    make_directory(directory)
     results = results_frame(jobs, vouchers)
     files = OutputFiles(
         directory / "results.csv",
@@ -138,8 +189,9 @@ def write_outputs(
         directory / "failures.csv",
         directory / "unprocessed.csv",
     )
-    _write_csv(results, files.results_csv)
-    _write_xlsx(results, files.results_xlsx)
-    _write_csv(failures_frame(results, audiences), files.failures_csv)
-    _write_csv(results.filter(pl.col("state").is_in(_UNPROCESSED)), files.unprocessed_csv)
+    write_atomically(files.results_csv, _csv_bytes(results))
+    write_atomically(files.results_xlsx, _xlsx_bytes(results))
+    write_atomically(files.failures_csv, _csv_bytes(failures_frame(results, audiences)))
+    unprocessed = results.filter(pl.col("state").is_in(_UNPROCESSED))
+    write_atomically(files.unprocessed_csv, _csv_bytes(unprocessed))
     return files

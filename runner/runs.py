@@ -1,7 +1,13 @@
 """The campaign commands as use cases: run, retry-failed, status, verify.
 
 Each function wires the pipeline's arrows (plan → ledger → execute → outputs) and
-returns an exit code; the CLI only parses options and calls them.
+returns an :class:`~runner.errors.ExitCode`; the CLI only parses options and calls them.
+
+A run records how it ended in the ledger's ``runs`` table whatever stops it: its exit
+code when it ends by itself; ``INTERRUPTED`` for Ctrl-C; a :class:`RunnerError`'s own
+code; and for any other exception (a bug) ``FAILED`` with ``crash`` in the summary,
+after which the exception goes on to the CLI. Writing the result files or the run row
+never hides the exception that stopped the run.
 """
 
 from __future__ import annotations
@@ -10,21 +16,25 @@ import asyncio
 import dataclasses
 import json
 import os
-from collections.abc import Callable, Mapping
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import structlog
 
+from runner import logs
 from runner.api import DEFAULT_BASE_URL, ENV_BASE_URL, Credentials, VoucherClient
 from runner.errors import (
-    ApiUnreachable,
     ConfirmationRequired,
-    Interrupted,
+    ExitCode,
     MissingCredentials,
     PlanChanged,
     RunnerError,
+    StateDirUnusable,
     UsageError,
 )
 from runner.execute import AdaptiveThrottle, ExecSettings, RunContext, RunOutcome, execute
@@ -44,25 +54,22 @@ from runner.plan import (
     Plan,
     approved_summary_file,
     check_against_ledger,
-    fit_created,
-    ledger_rows,
+    judge_against_ledger,
     load_plan,
 )
 from runner.spec import Campaign
 from runner.statedir import resolve_state_dir
 
 __all__ = [
-    "EXIT_FAILED",
-    "EXIT_OK",
-    "EXIT_REVIEW",
     "Confirm",
     "RunOptions",
+    "RunResult",
     "run_campaign",
     "status",
     "verify_campaign",
 ]
 
-EXIT_OK, EXIT_FAILED, EXIT_REVIEW = 0, 1, 3
+log = structlog.get_logger(__name__)
 
 #: Shows the preview and asks; returns True to launch. None: no terminal to ask on.
 Confirm = Callable[[Campaign, Plan, SyncReport], bool]
@@ -187,30 +194,99 @@ def _job_states(ledger: Ledger, *, active: bool | None = True) -> dict[str, int]
     return totals
 
 
-def _exit_code(ledger: Ledger, outcome: RunOutcome) -> int:
-    """130 interrupted, 3 review or differences, 1 failures, 4 work left undone, else 0."""
+def _exit_code(ledger: Ledger, outcome: RunOutcome) -> ExitCode:
+    """Interrupted, then review or differences, failures, work left undone, else OK."""
     if outcome.interrupted:
-        return Interrupted.exit_code
+        return ExitCode.INTERRUPTED
     states = _job_states(ledger)
     voucher_states = {v.state for v in ledger.vouchers()}
     if outcome.verify is not None and not outcome.verify.ok:
-        return EXIT_REVIEW
+        return ExitCode.REVIEW
     if states.get("review") or "review" in voucher_states:
-        return EXIT_REVIEW
+        return ExitCode.REVIEW
     if states.get("failed") or "failed" in voucher_states:
-        return EXIT_FAILED
+        return ExitCode.FAILED
     if states.keys() - {"done"} or voucher_states - {"created"}:
         # retries ran out without an answer: the API is unreachable or keeps pushing back
-        return ApiUnreachable.exit_code
-    return EXIT_OK
+        return ExitCode.ENVIRONMENT
+    return ExitCode.OK
 
 
 @dataclass(frozen=True)
 class RunResult:
     """The exit code and what to print about the run."""
 
-    exit_code: int
+    exit_code: ExitCode
     summary: dict[str, object]
+
+
+@contextmanager
+def _state_dir_errors(directory: Path) -> Iterator[None]:
+    """An OSError opening the ledger folder becomes :class:`StateDirUnusable`."""
+    try:
+        yield
+    except OSError as exc:
+        raise StateDirUnusable.from_os_error(
+            exc, "the state directory", exc.filename or directory
+        ) from exc
+
+
+def open_ledger(state_dir: Path, campaign: str, **how: Any) -> Ledger:
+    """:meth:`Ledger.open` (*how*: its keyword arguments), with a folder that cannot be
+    made or written (read-only, a file in the way, disk full) reported as
+    :class:`StateDirUnusable` (exit 4)."""
+    with _state_dir_errors(campaign_dir(state_dir, campaign)):
+        return Ledger.open(state_dir, campaign, **how)
+
+
+def ended_by(exc: BaseException) -> tuple[ExitCode, dict[str, object]]:
+    """The exit code a run stopped by *exc* records, and what its summary adds.
+
+    Ctrl-C is an interruption; a :class:`RunnerError` ends with its own code; anything
+    else is a bug: a crash, recorded as ``FAILED`` with the exception's type and place.
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED, {"interrupted": True}
+    if isinstance(exc, RunnerError):
+        return exc.exit_code, {"stopped_by": {"error": type(exc).__name__, "message": exc.message}}
+    crash: dict[str, object] = {"error": type(exc).__name__, "message": str(exc)}
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        crash["at"] = f"{frames[-1].filename}:{frames[-1].lineno}"
+    return ExitCode.FAILED, {"crash": crash}
+
+
+def record_stop(
+    ledger: Ledger,
+    run_id: str,
+    exc: BaseException,
+    *,
+    summarize: Callable[[], dict[str, object]],
+    write_files: Callable[[], object] | None = None,
+) -> ExitCode:
+    """Record the end of a run that *exc* stopped; never raises, the caller re-raises *exc*.
+
+    Writes the result files first (when *write_files* is given), then finishes the run
+    row with :func:`ended_by`'s code. A failure in either is logged, never raised, so
+    it cannot hide *exc*; the ledger keeps every transition already recorded.
+    """
+    code, ended = ended_by(exc)
+    if write_files is not None:
+        try:
+            write_files()
+        except Exception as err:
+            log.error("could not write the result files", error=str(err), run_id=run_id)
+    try:
+        summary = summarize()
+    except Exception as err:
+        log.error("could not summarize the run", error=repr(err), run_id=run_id)
+        summary = {"campaign": ledger.campaign}
+    try:
+        ledger.finish_run(run_id, code, summary | ended)
+    except Exception as err:
+        log.error("could not record the end of the run", error=str(err), run_id=run_id)
+    log.warning("run stopped", exit_code=int(code), run_id=run_id, **ended)
+    return code
 
 
 def run_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
@@ -220,9 +296,12 @@ def run_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
     directory = campaign_dir(state_dir, campaign.campaign)
     _check_plan_hash(plan, options.plan_hash, directory)
     creds = credentials_for(campaign, options.env)
+    logs.use_redactor(creds.redactor)
     tenant = tenant_of(creds)
     command = "retry-failed" if options.retry_failed else "run"
-    with Ledger.open(state_dir, campaign.campaign, command=command) as ledger:
+    with open_ledger(
+        state_dir, campaign.campaign, command=command, redactor=creds.redactor
+    ) as ledger:
         ledger.check_tenant(tenant)  # before anything is asked or sent
         rows, diff = check_against_ledger(ledger, campaign, plan)
         _confirm(options, campaign, plan, diff)
@@ -259,31 +338,41 @@ def _run_and_record(
     ctx = RunContext(ledger, client, throttle, _settings(campaign, options))
     ctx.locate = campaign.location
     outcome: RunOutcome | None = None
-    exit_code = EXIT_FAILED
-    try:
-        ledger.sync_plan(plan.plan_hash, *rows)
-        if options.retry_failed:
-            _requeue_failed(ledger)
-        outcome = asyncio.run(_execute(ctx, client, options.bars))
-        exit_code = _exit_code(ledger, outcome)
-    except RunnerError as err:  # e.g. reads unreachable: record how the run ended, then tell
-        exit_code = err.exit_code
-        raise
-    except BaseException:  # KeyboardInterrupt and the like: the run was interrupted
-        exit_code = Interrupted.exit_code
-        raise
-    finally:
-        write_outputs(
-            directory, ledger.jobs(active=None), ledger.vouchers(active=None), plan.audiences
-        )
+
+    def write_files() -> None:
+        jobs, vouchers = ledger.jobs(active=None), ledger.vouchers(active=None)
+        write_outputs(directory, jobs, vouchers, plan.audiences)
+
+    def summary_now() -> dict[str, object]:
         summary = summarize_ledger(ledger, outcome, throttle)
         if ledger.recovered:  # rows a crashed run left sending, settled by this one
             summary["recovered_after_crash"] = {
                 "vouchers": len(ledger.recovered.vouchers),
                 "jobs": len(ledger.recovered.jobs),
             }
+        return summary
+
+    files_tried = False
+    try:
+        ledger.sync_plan(plan.plan_hash, *rows)
+        if options.retry_failed:
+            _requeue_failed(ledger)
+        outcome = asyncio.run(_execute(ctx, client, options.bars))
+        exit_code = _exit_code(ledger, outcome)
+        files_tried = True
+        write_files()
+        summary = summary_now()
         ledger.finish_run(run_id, exit_code, summary)
-    structlog.get_logger(__name__).info("run finished", exit_code=exit_code)
+    except BaseException as exc:  # record how the run ended, then let the CLI tell
+        record_stop(
+            ledger,
+            run_id,
+            exc,
+            summarize=summary_now,
+            write_files=None if files_tried else write_files,
+        )
+        raise
+    log.info("run finished", exit_code=int(exit_code))
     return RunResult(exit_code, summary)
 
 
@@ -387,12 +476,11 @@ def status(
     state_dir = resolve_state_dir(campaign, state_dir)
     path = campaign_dir(state_dir, campaign.campaign) / LEDGER_FILE
     if not path.exists():
-        return _never_ran(campaign.campaign, plan) | {"ledger_file": str(path), "tenant": None}
-    with Ledger.open(state_dir, campaign.campaign, read_only=True) as ledger:
+        never: dict[str, object] = {"ledger_file": str(path), "tenant": None, "run_refuses": []}
+        return _never_ran(campaign.campaign, plan) | never
+    with open_ledger(state_dir, campaign.campaign, read_only=True) as ledger:
         summary = summarize_ledger(ledger)
-        vouchers, jobs = ledger_rows(plan)
-        vouchers, _grown = fit_created(ledger, vouchers)
-        diff = ledger.diff_plan(plan.plan_hash, vouchers, jobs)
+        _rows, diff, refused = judge_against_ledger(ledger, campaign, plan)
         last = ledger.last_run()
         ledger_jobs, ledger_vouchers = ledger.jobs(), ledger.vouchers()
     summary["last_run"] = (
@@ -407,6 +495,7 @@ def status(
         }
     )
     summary["rerun_would"] = _rerun_would(ledger_jobs, ledger_vouchers, diff)
+    summary["run_refuses"] = [p.as_dict() for p in refused]  # what `plan` would say too
     return summary
 
 
@@ -420,7 +509,10 @@ def verify_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
             hint="Run it first (`runner run`), or pass the --state-dir it ran with.",
         )
     creds = credentials_for(campaign, options.env)
-    with Ledger.open(state_dir, campaign.campaign, read_only=True) as ledger:
+    logs.use_redactor(creds.redactor)
+    with open_ledger(
+        state_dir, campaign.campaign, read_only=True, redactor=creds.redactor
+    ) as ledger:
         ledger.check_tenant(tenant_of(creds))
         ids = {v.voucher_key: v.remote_id for v in ledger.vouchers(active=None) if v.remote_id}
         throttle = AdaptiveThrottle(float(campaign.api.rate), campaign.api.concurrency)
@@ -434,5 +526,5 @@ def verify_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
 
         outcome = asyncio.run(go())
         summary = summarize_ledger(ledger, outcome)
-    code = EXIT_OK if outcome.verify is not None and outcome.verify.ok else EXIT_REVIEW
+    code = ExitCode.OK if outcome.verify is not None and outcome.verify.ok else ExitCode.REVIEW
     return RunResult(code, summary)

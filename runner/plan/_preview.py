@@ -8,6 +8,7 @@ duration, the first jobs and, when the campaign ran before, what the ledger says
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Mapping
 from datetime import date
@@ -18,6 +19,7 @@ import polars as pl
 import xlsxwriter
 
 from runner.ledger import SyncReport
+from runner.outputs import make_directory, write_atomically
 from runner.plan._build import load_plan
 from runner.plan._checks import exposure
 from runner.plan._ledger import LedgerView, ledger_diff
@@ -181,17 +183,23 @@ def write_preview(
     hash) into ``<state_dir>/<campaign>/``.
 
     ``preview.json`` is the summary itself: ``runner run --plan-hash`` compares with it.
+    Each file is replaced atomically; a folder or file that cannot be written raises
+    :class:`~runner.errors.StateDirUnusable` naming it.
     """
     directory = state_dir / plan.campaign
-    directory.mkdir(parents=True, exist_ok=True)
-    plan.jobs.write_parquet(directory / PARQUET_FILE)
-    _write_xlsx(directory / XLSX_FILE, plan)
-    (directory / PREVIEW_FILE).write_text(markdown(summary), encoding="utf-8")
-    text = json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
-    (directory / SUMMARY_FILE).write_text(text, encoding="utf-8")
+    make_directory(directory)
+    parquet = io.BytesIO()
+    plan.jobs.write_parquet(parquet)
+    write_atomically(directory / PARQUET_FILE, parquet.getvalue(), what="the preview file")
+    write_atomically(directory / XLSX_FILE, _xlsx_bytes(plan), what="the preview file")
+    markdown_text = markdown(summary).encode("utf-8")
+    write_atomically(directory / PREVIEW_FILE, markdown_text, what="the preview file")
+    text = (json.dumps(summary, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    write_atomically(directory / SUMMARY_FILE, text, what="the preview file")
     # one copy per plan hash, so `run --plan-hash` can name what changed even after
     # later previews overwrote preview.json
-    (directory / approved_summary_file(plan.plan_hash)).write_text(text, encoding="utf-8")
+    approved = directory / approved_summary_file(plan.plan_hash)
+    write_atomically(approved, text, what="the preview file")
     return directory
 
 
@@ -240,8 +248,10 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _write_xlsx(path: Path, plan: Plan) -> None:
+def _xlsx_bytes(plan: Plan) -> bytes:
     """Jobs and vouchers sheets; every id is written as a text cell, never a number."""
-    with xlsxwriter.Workbook(str(path)) as workbook:
+    buffer = io.BytesIO()
+    with xlsxwriter.Workbook(buffer, {"in_memory": True}) as workbook:
         plan.jobs.write_excel(workbook, worksheet="jobs", autofit=True)
         _vouchers_frame(plan).write_excel(workbook, worksheet="vouchers", autofit=True)
+    return buffer.getvalue()

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from runner import logs
-from runner.errors import UsageError
+from runner.errors import ExitCode, UsageError
+from runner.redaction import Redactor
 
 from ._config import DEFAULT_APPKEY, DEFAULT_OPENID, SandboxConfig
 from ._ratelimit import RateMode
@@ -36,13 +37,14 @@ def serve(
     timestamp_window: float | None,
     echo: Callable[[str], None],
     ignore_paging: bool = False,
-) -> int:
+) -> ExitCode:
     """Start the server, say where it listens (never the appkey), wait for Ctrl-C, stop."""
     if customers is not None and generate is not None:
         raise UsageError(
             "--customers and --generate exclude each other", hint="pass only one of them"
         )
-    logs.register_secret(appkey)
+    if appkey:
+        logs.use_redactor(Redactor.of(appkey))
     config = SandboxConfig(
         openid=openid or DEFAULT_OPENID,
         appkey=appkey or DEFAULT_APPKEY,
@@ -68,7 +70,7 @@ def serve(
         echo("stopping the sandbox")
     finally:
         server.stop()
-    return 0
+    return ExitCode.OK
 
 
 def _banner(server: SandboxServer, openid: str | None, appkey: str | None) -> list[str]:

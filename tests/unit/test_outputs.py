@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pytest
 
+from runner.errors import ExitCode, StateDirUnusable
 from runner.ledger import JobRow, Ledger, VoucherRow
 from runner.outputs import write_outputs
 from runner.sheets import Audience, read_audience
@@ -73,3 +75,41 @@ def test_unprocessed_lists_jobs_not_settled(tmp_path: Path) -> None:
         files = write_outputs(tmp_path / "out", ledger.jobs(active=None), ledger.vouchers(), {})
     unprocessed = pl.read_csv(files.unprocessed_csv, infer_schema=False)
     assert unprocessed["job_id"].to_list() == ["j3"]
+
+
+def test_a_result_file_that_cannot_be_written_is_located_and_leaves_no_temp(
+    tmp_path: Path,
+) -> None:
+    """results.xlsx blocked by a folder raises StateDirUnusable at that path; no *.tmp stays."""
+    out = tmp_path / "out"
+    (out / "results.xlsx").mkdir(parents=True)
+    with _ledger(tmp_path) as ledger, pytest.raises(StateDirUnusable) as caught:
+        write_outputs(out, ledger.jobs(active=None), ledger.vouchers(), {})
+    assert caught.value.exit_code == ExitCode.ENVIRONMENT
+    assert caught.value.where.file == str(out / "results.xlsx")
+    assert "cannot write the result file" in caught.value.message
+    assert sorted(p.name for p in out.iterdir()) == ["results.csv", "results.xlsx"]
+    assert (out / "results.xlsx").is_dir()
+
+
+def test_a_state_dir_that_cannot_be_made_is_located(tmp_path: Path) -> None:
+    """A file where the campaign folder should be raises StateDirUnusable naming the path."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder", encoding="utf-8")
+    with _ledger(tmp_path) as ledger, pytest.raises(StateDirUnusable) as caught:
+        write_outputs(blocker / "c1", ledger.jobs(active=None), ledger.vouchers(), {})
+    assert caught.value.where.file == str(blocker / "c1")
+    assert blocker.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_rewriting_replaces_each_file_whole_and_leaves_no_temp(tmp_path: Path) -> None:
+    """A second write replaces the result files (new content) and leaves no temporary file."""
+    out = tmp_path / "out"
+    with _ledger(tmp_path) as ledger:
+        write_outputs(out, ledger.jobs(active=None), ledger.vouchers(), {})
+        ledger.mark_sending("j3", "m3")
+        ledger.mark_done("j3")
+        files = write_outputs(out, ledger.jobs(active=None), ledger.vouchers(), {})
+    unprocessed = pl.read_csv(files.unprocessed_csv, infer_schema=False)
+    assert unprocessed.height == 0
+    assert not [p.name for p in out.iterdir() if "tmp" in p.name]
