@@ -1,7 +1,12 @@
 """Logging through structlog: console on a terminal, JSON lines otherwise.
 
-Secrets never reach a log line: the ``redact`` processor drops the appkey and digest,
-masks the openid, and scrubs any registered secret value wherever it appears.
+Secrets never reach a log line: the :class:`Redact` processor drops the appkey and digest
+fields, masks the openid, and replaces the secrets of one explicit
+:class:`~runner.redaction.Redactor` wherever they appear. That redactor is given, never
+collected as a side effect: :func:`configure` takes it, and :func:`use_redactor` binds it
+once the credentials are known (the CLI configures logging before it reads them).
+Nothing is registered as a side effect: campaign loading, credentials and the API client
+keep no global list of secrets.
 """
 
 from __future__ import annotations
@@ -14,28 +19,23 @@ from typing import Any, Literal, TextIO
 
 import structlog
 
+from runner.redaction import NO_SECRETS, Redactor
+
 __all__ = [
     "LogFormat",
+    "Redact",
     "configure",
     "mask",
-    "redact",
-    "register_secret",
     "reset",
-    "scrub",
     "use_json",
+    "use_redactor",
 ]
 
 LogFormat = Literal["auto", "console", "json"]
 
 _DROP_KEYS = frozenset({"appkey", "digest", "WAIQIN_APPKEY"})
 _MASK_KEYS = frozenset({"openid", "WAIQIN_OPENID"})
-_secrets: set[str] = set()
-
-
-def register_secret(value: str | None) -> None:
-    """Remember a secret value so that it is scrubbed from every later log line."""
-    if value:
-        _secrets.add(value)
+_PLAIN = (str, int, float, bool, type(None), dict, list, tuple)
 
 
 def mask(value: str) -> str:
@@ -45,32 +45,43 @@ def mask(value: str) -> str:
     return f"{value[:2]}***{value[-2:]}"
 
 
-def scrub(value: Any) -> Any:
-    """Replace every registered secret in a value, looking inside dicts, lists and tuples."""
-    if isinstance(value, str):
-        for secret in _secrets:
-            if secret in value:
-                value = value.replace(secret, "***")
+class Redact:
+    """A structlog processor: drop the appkey and digest, mask the openid, redact secrets.
+
+    ``redactor`` None: no secret is known yet (see :func:`use_redactor`).
+    """
+
+    def __init__(self, redactor: Redactor | None = None) -> None:
+        self.redactor = redactor if redactor is not None else NO_SECRETS
+
+    def __repr__(self) -> str:
+        return f"Redact({self.redactor!r})"
+
+    def __call__(
+        self, _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        redactor = self.redactor
+        for key in list(event_dict):
+            if key in _DROP_KEYS:
+                del event_dict[key]
+            elif key in _MASK_KEYS and isinstance(event_dict[key], str):
+                event_dict[key] = mask(event_dict[key])
+            else:
+                event_dict[key] = _redacted(event_dict[key], redactor)
+        return event_dict
+
+
+def _redacted(value: Any, redactor: Redactor) -> Any:
+    """The value redacted; an object whose text holds a secret becomes its redacted text."""
+    if isinstance(value, _PLAIN) or not redactor.secrets:
+        return redactor.redact(value)
+    try:
+        shown = (repr(value), str(value))
+    except Exception:  # an object that cannot show itself shows no secret either
         return value
-    if isinstance(value, dict):
-        return {k: scrub(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(scrub(v) for v in value)
+    if any(redactor.contains_secret(text) for text in shown):
+        return redactor.text(shown[1])
     return value
-
-
-def redact(
-    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
-) -> MutableMapping[str, Any]:
-    """A structlog processor: drop the appkey and digest, mask the openid, scrub secrets."""
-    for key in list(event_dict):
-        if key in _DROP_KEYS:
-            del event_dict[key]
-        elif key in _MASK_KEYS and isinstance(event_dict[key], str):
-            event_dict[key] = mask(event_dict[key])
-        else:
-            event_dict[key] = scrub(event_dict[key])
-    return event_dict
 
 
 def _json_dumps(obj: Any, **kw: Any) -> str:
@@ -99,9 +110,17 @@ class _CurrentStderr:
 
 
 def configure(
-    fmt: LogFormat = "auto", *, level: str = "info", stream: TextIO | None = None
+    fmt: LogFormat = "auto",
+    *,
+    level: str = "info",
+    stream: TextIO | None = None,
+    redactor: Redactor | None = None,
 ) -> None:
-    """Configure structlog for the CLI; tests call it again (or ``reset``) freely."""
+    """Configure structlog for the CLI; tests call it again (or ``reset``) freely.
+
+    ``redactor``: the secrets no line may show (None: none known until
+    :func:`use_redactor` binds them).
+    """
     out: Any = stream if stream is not None else _CurrentStderr()
     renderer: Any
     if use_json(fmt):
@@ -117,7 +136,7 @@ def configure(
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,  # tracebacks become text that redact scrubs
-            redact,
+            Redact(redactor),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
@@ -128,7 +147,19 @@ def configure(
     )
 
 
+def use_redactor(redactor: Redactor) -> None:
+    """Redact ``redactor``'s secrets (only those) from every later log line.
+
+    Call it once the credentials are known; the rest of the logging set-up is kept. Under
+    structlog's defaults (never configured) the redaction goes before the renderer.
+    """
+    processors = list(structlog.get_config()["processors"])
+    swapped = [Redact(redactor) if isinstance(p, Redact) else p for p in processors]
+    if not any(isinstance(p, Redact) for p in processors):
+        swapped.insert(max(len(swapped) - 1, 0), Redact(redactor))
+    structlog.configure(processors=swapped)
+
+
 def reset() -> None:
-    """Forget registered secrets and restore structlog's defaults (for tests)."""
-    _secrets.clear()
+    """Restore structlog's defaults, forgetting the redactor in use (for tests)."""
     structlog.reset_defaults()

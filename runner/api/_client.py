@@ -25,7 +25,7 @@ import stamina
 import structlog
 from pydantic import BaseModel, ValidationError
 
-from runner import __version__, logs
+from runner import __version__
 from runner.api._credentials import Credentials
 from runner.api._envelope import Envelope
 from runner.api._models import (
@@ -121,7 +121,6 @@ class VoucherClient:
     ) -> None:
         if max_read_attempts < 1:
             raise ValueError("max_read_attempts must be at least 1")
-        logs.register_secret(credentials.appkey)
         self._credentials = credentials
         self._rules = OutcomeRules(transient_messages=tuple(transient_messages))
         self._throttle: Throttle = throttle if throttle is not None else NoThrottle()

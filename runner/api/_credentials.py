@@ -1,7 +1,9 @@
 """The tenant's API grant: openid (who), appkey (the signing secret) and base URL (where).
 
-The appkey is registered with :func:`runner.logs.register_secret` as soon as a
-:class:`Credentials` exists, and no repr, str or error message ever shows it.
+No repr, str or error message ever shows the appkey. :attr:`Credentials.redactor` is the
+one :class:`~runner.redaction.Redactor` of the appkey, built once, to give to logging
+(:func:`runner.logs.use_redactor`) and to the ledger (``Ledger.open(..., redactor=...)``);
+nothing is registered globally.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from runner import logs
 from runner.errors import EnvironmentProblem, MissingCredentials
+from runner.redaction import Redactor
 
 __all__ = ["DEFAULT_BASE_URL", "ENV_APPKEY", "ENV_BASE_URL", "ENV_OPENID", "Credentials"]
 
@@ -37,12 +41,17 @@ class Credentials:
     base_url: str = DEFAULT_BASE_URL
 
     def __post_init__(self) -> None:
-        logs.register_secret(self.appkey)
-        object.__setattr__(self, "base_url", _check_base_url(self.base_url))
+        object.__setattr__(self, "base_url", _check_base_url(self.base_url, self.redactor))
+
+    @cached_property
+    def redactor(self) -> Redactor:
+        """The redactor of the appkey, for logging and the ledger (built once)."""
+        return Redactor.of(self.appkey)
 
     def __repr__(self) -> str:
         openid = logs.mask(self.openid)
-        return f"Credentials(openid={openid!r}, appkey=***, base_url={self.base_url!r})"
+        base_url = self.redactor.text(self.base_url)
+        return f"Credentials(openid={openid!r}, appkey=***, base_url={base_url!r})"
 
     __str__ = __repr__
 
@@ -67,13 +76,17 @@ class Credentials:
         return cls(openid=openid, appkey=appkey, base_url=url)
 
 
-def _check_base_url(url: str) -> str:
-    """The base URL without a trailing slash; only http(s) with a host is accepted."""
+def _check_base_url(url: str, redactor: Redactor) -> str:
+    """The base URL without a trailing slash; only http(s) with a host is accepted.
+
+    The refusal shows the URL with the appkey (should it hold it) replaced by ``***``.
+    """
     cleaned = url.strip().rstrip("/")
     parts = urlsplit(cleaned)
     if parts.scheme not in ("http", "https") or not parts.netloc:
+        shown = redactor.text(cleaned)
         raise EnvironmentProblem(
-            f"the OpenAPI base URL {cleaned!r} is not an http(s) address",
+            f"the OpenAPI base URL {shown!r} is not an http(s) address",
             hint=f"Set {ENV_BASE_URL} (or --base-url) to e.g. {DEFAULT_BASE_URL}",
         )
     return cleaned

@@ -7,9 +7,10 @@ on these columns and sorting the strings stay correct, and ``datetime.fromisofor
 reads them back as aware datetimes. (Ledgers written before kept UTC, ``+00:00``: those
 values parse to the same instants and sort before every later Beijing value.)
 
-Every free text the ledger stores (errors, server messages, JSON details, voucher
-fields) passes through :func:`scrub`, which removes any secret registered with
-:func:`runner.logs.register_secret`: the appkey never reaches the file even by accident.
+Every free text the ledger stores (errors, server messages, JSON details, adopted voucher
+fields) passes through the ledger's own :class:`~runner.redaction.Redactor`, given to
+``Ledger.open`` and built from the credentials: the appkey never reaches the file even
+by accident. No global registry is consulted here.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import cast
 
-from runner import logs
 from runner.clock import BEIJING
 from runner.errors import LedgerError
 from runner.ledger._records import EventRecord, JobRecord, RunRecord, VoucherRecord
@@ -33,6 +33,7 @@ from runner.ledger._states import (
     KeyKind,
     VoucherState,
 )
+from runner.redaction import Redactor
 
 __all__ = [
     "checked_job_state",
@@ -53,12 +54,11 @@ def now() -> str:
     return datetime.now(BEIJING).isoformat(timespec="milliseconds")
 
 
-def scrub(text: str | None) -> str | None:
-    """The text with every registered secret replaced by ``***``."""
+def scrub(text: str | None, redactor: Redactor) -> str | None:
+    """The text with every secret of ``redactor`` replaced by ``***``."""
     if text is None:
         return None
-    out = logs.scrub(text)
-    return out if isinstance(out, str) else text
+    return redactor.text(text)
 
 
 def dump_plain_json(value: Mapping[str, object]) -> str:
@@ -66,12 +66,14 @@ def dump_plain_json(value: Mapping[str, object]) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def dump_json(value: Mapping[str, object]) -> str:
-    """Compact, key-sorted JSON of free-form details, every string value scrubbed of secrets.
+def dump_json(value: Mapping[str, object], redactor: Redactor | None = None) -> str:
+    """Compact, key-sorted JSON of free-form details, every string scrubbed by ``redactor``.
 
     Values are scrubbed before serialising, so a secret never breaks the JSON itself.
+    ``None``: the caller already redacted them (the ledger does, before appending events).
     """
-    return dump_plain_json(logs.scrub(dict(value)))
+    plain = dict(value)
+    return dump_plain_json(plain if redactor is None else redactor.redact(plain))
 
 
 def load_json(text: str | None) -> dict[str, object]:

@@ -8,6 +8,10 @@ its from-state in the same statement that changes it and appends one event.
 Threading: the ledger keeps one connection, usable only from the thread that opened it
 (``check_same_thread=True``). The executor is asyncio in one thread, so that is enough;
 each method is synchronous and short.
+
+Secrets: the ledger scrubs every text it stores with the :class:`~runner.redaction.Redactor`
+given to :meth:`Ledger.open` (built from the credentials); it registers and looks up no
+secret of its own.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from runner.ledger._transitions import (
     sending,
     where_of,
 )
+from runner.redaction import NO_SECRETS, Redactor
 
 __all__ = ["LEDGER_FILE", "Ledger", "campaign_dir"]
 
@@ -114,7 +119,8 @@ class Ledger:
 
     A writable ledger holds the campaign's :class:`CampaignLock` for its whole life and
     has settled every row a crash left in ``sending`` (see :attr:`recovered`). A
-    read-only one takes no lock, changes nothing, and refuses every write.
+    read-only one takes no lock, changes nothing, and refuses every write. Its
+    :attr:`redactor` scrubs the secrets from every text it stores.
     """
 
     def __init__(
@@ -126,9 +132,11 @@ class Ledger:
         lock: CampaignLock | None,
         owns_lock: bool,
         read_only: bool,
+        redactor: Redactor | None = None,
     ) -> None:
         """Wrap an open connection; use :meth:`Ledger.open` instead."""
         self._conn = conn
+        self.redactor = redactor if redactor is not None else NO_SECRETS
         self.path = path
         self.campaign = campaign
         self.read_only = read_only
@@ -149,8 +157,12 @@ class Ledger:
         command: str = "runner",
         lock: CampaignLock | None = None,
         read_only: bool = False,
+        redactor: Redactor | None = None,
     ) -> Ledger:
         """Open (creating if needed) ``<state_dir>/<campaign>/ledger.sqlite``.
+
+        ``redactor`` (e.g. ``credentials.redactor``) scrubs the secrets from every text
+        stored; a command without credentials (``status``, ``review``) has none to pass.
 
         Writable (the default): takes the campaign lock (or uses ``lock``, already held
         by the caller) and turns rows left in ``sending`` into ``unknown``. Read-only:
@@ -168,7 +180,9 @@ class Ledger:
             elif not lock.held or lock.directory.resolve() != directory.resolve():
                 raise ValueError(f"{lock!r} must be held and lock {directory}")
         try:
-            ledger = cls._connect(directory / LEDGER_FILE, campaign, lock, own_lock, read_only)
+            ledger = cls._connect(
+                directory / LEDGER_FILE, campaign, lock, own_lock, read_only, redactor
+            )
         except BaseException:
             if own_lock is not None:
                 own_lock.release()
@@ -189,6 +203,7 @@ class Ledger:
         lock: CampaignLock | None,
         own_lock: CampaignLock | None,
         read_only: bool,
+        redactor: Redactor | None = None,
     ) -> Ledger:
         new = not path.exists()
         if new and read_only:
@@ -207,7 +222,15 @@ class Ledger:
             conn.close()
             raise
         owns = own_lock is not None
-        return cls(conn, path, campaign, lock=lock, owns_lock=owns, read_only=read_only)
+        return cls(
+            conn,
+            path,
+            campaign,
+            lock=lock,
+            owns_lock=owns,
+            read_only=read_only,
+            redactor=redactor,
+        )
 
     def close(self) -> None:
         """Close the file and give back a lock this ledger took (idempotent)."""
@@ -278,7 +301,9 @@ class Ledger:
         """Apply the move ``name`` to every change in one transaction (all or none)."""
         with self._write() as conn:
             for change in changes:
-                apply_change(conn, kind, name, action, change, run_id=self._run_id)
+                apply_change(
+                    conn, kind, name, action, change, run_id=self._run_id, redactor=self.redactor
+                )
 
     # --- job transitions --------------------------------------------------------------------
 
@@ -521,7 +546,7 @@ class Ledger:
         ``eachCmNum``, the customer list), so later plans are fitted to the real voucher.
         """
         base = created(voucher_key, remote_id, detail)
-        sets = {**base.sets, "fields": dump_json(fields), "fingerprint": fingerprint}
+        sets = {**base.sets, "fields": dump_json(fields, self.redactor), "fingerprint": fingerprint}
         with self._write() as conn:
             apply_change(
                 conn,
@@ -530,11 +555,18 @@ class Ledger:
                 "adopt_remote_voucher",
                 Change(voucher_key, sets, base.detail),
                 run_id=self._run_id,
+                redactor=self.redactor,
             )
             for job_id in job_ids:
                 change = done(job_id, None, {"reason": f"held by remote voucher {remote_id}"})
                 apply_change(
-                    conn, "job", "adopt_remote", "adopt_remote", change, run_id=self._run_id
+                    conn,
+                    "job",
+                    "adopt_remote",
+                    "adopt_remote",
+                    change,
+                    run_id=self._run_id,
+                    redactor=self.redactor,
                 )
 
     def adopt_remote_grants(
@@ -590,6 +622,7 @@ class Ledger:
                         "recover_after_crash",
                         change,
                         run_id=None,
+                        redactor=self.redactor,
                     )
                 found[kind] = tuple(row[0] for row in rows)
         return Recovered(vouchers=found["voucher"], jobs=found["job"])
@@ -606,7 +639,9 @@ class Ledger:
                 " VALUES (?, ?, ?, ?, ?)",
                 (run_id, at, plan_hash, command, os.getpid()),
             )
-            detail = {"command": command, "plan_hash": plan_hash, "pid": os.getpid()}
+            detail = self.redactor.redact(
+                {"command": command, "plan_hash": plan_hash, "pid": os.getpid()}
+            )
             append_events(conn, [("run", run_id, None, "running", detail)], at=at, run_id=run_id)
         self._run_id = run_id
         return run_id
@@ -620,7 +655,7 @@ class Ledger:
             cursor = conn.execute(
                 "UPDATE runs SET finished_at = ?, exit_code = ?, summary = ?"
                 " WHERE run_id = ? AND finished_at IS NULL",
-                (at, exit_code, dump_json(summary or {}), run_id),
+                (at, exit_code, dump_json(summary or {}, self.redactor), run_id),
             )
             if cursor.rowcount != 1:
                 raise LedgerError(

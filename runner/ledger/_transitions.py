@@ -3,7 +3,8 @@
 :func:`apply_change` runs ``UPDATE … WHERE id = ? AND state IN (?)`` with the move's
 one from-state; a row count other than 1 raises :class:`~runner.errors.LedgerError`
 naming the entity and both states. The builders (:func:`sending`, :func:`done`, …) say
-which columns each kind of transition sets.
+which columns each kind of transition sets. Every text it stores, in the row and in the
+event's detail, is first scrubbed by the ledger's :class:`~runner.redaction.Redactor`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from runner.errors import LedgerError, Location
 from runner.ledger._events import append_events
 from runner.ledger._rows import now, scrub
 from runner.ledger._states import JOB_MOVES, VOUCHER_MOVES, EntityKind, Move
+from runner.redaction import Redactor
 
 __all__ = [
     "TABLES",
@@ -75,12 +77,16 @@ def apply_change(
     change: Change,
     *,
     run_id: str | None,
+    redactor: Redactor,
 ) -> None:
-    """Move one entity by the move called ``name``; ``action`` names it in messages."""
+    """Move one entity by the move called ``name``; ``action`` names it in messages.
+
+    Texts set and the event's detail are scrubbed of ``redactor``'s secrets first.
+    """
     move = (JOB_MOVES if kind == "job" else VOUCHER_MOVES)[name]
     table, key = TABLES[kind]
     at = now()
-    values = [scrub(v) if isinstance(v, str) else v for v in change.sets.values()]
+    values = [scrub(v, redactor) if isinstance(v, str) else v for v in change.sets.values()]
     assign = "".join(f", {column} = ?" for column in change.sets)
     if change.count_attempt:
         assign += ", attempts = attempts + 1"
@@ -90,7 +96,7 @@ def apply_change(
     )
     if cursor.rowcount != 1:
         raise _refused(conn, kind, change.entity_id, move, action)
-    detail = {"action": action, **change.detail}
+    detail = redactor.redact({"action": action, **change.detail})
     event = (kind, change.entity_id, move.source, move.target, detail)
     append_events(conn, [event], at=at, run_id=run_id)
 

@@ -9,17 +9,29 @@
   literal value is refused without ever repeating it, and is dropped from the data.
 * Where the file is silent (key absent or null), ``WAIQIN_BASE_URL``, ``WAIQIN_OPENID``
   and ``WAIQIN_APPKEY`` fill ``api.base_url``, ``api.openid`` and ``api.appkey``.
+* The appkey appears nowhere else: :func:`appkey_leaks` refuses any other value that,
+  after interpolation, contains the appkey's value (or refers to its variable), as a
+  voucher's name or remark would be sent to the vendor and written to the ledger and the
+  plan files. Its messages name the key, never the value.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from runner.spec._issue import Issue, join_path
 
-__all__ = ["APPKEY_PATH", "ENV_DEFAULTS", "fill_api_gaps", "interpolate", "unset_credentials"]
+__all__ = [
+    "APPKEY_PATH",
+    "ENV_DEFAULTS",
+    "appkey_leaks",
+    "appkey_values",
+    "fill_api_gaps",
+    "interpolate",
+    "unset_credentials",
+]
 
 APPKEY_PATH = "api.appkey"
 CREDENTIAL_PATHS = frozenset({"api.openid", APPKEY_PATH})
@@ -28,6 +40,8 @@ ENV_DEFAULTS: dict[str, str] = {
     "openid": "WAIQIN_OPENID",
     "appkey": "WAIQIN_APPKEY",
 }
+
+ENV_APPKEY = ENV_DEFAULTS["appkey"]
 
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _LITERAL_APPKEY = (
@@ -116,3 +130,70 @@ def _appkey(value: Any, env: Mapping[str, str], issues: list[Issue]) -> Any:
         )
         return None
     return _substitute(value, APPKEY_PATH, env, issues)
+
+
+def appkey_values(data: Mapping[str, Any], env: Mapping[str, str]) -> frozenset[str]:
+    """The appkey's value(s): ``api.appkey`` as interpolated and filled, and WAIQIN_APPKEY.
+
+    Surrounding blanks are cut, as the credentials cut them; empty values are left out.
+    """
+    api = data.get("api")
+    resolved = api.get("appkey") if isinstance(api, Mapping) else None
+    values = (resolved if isinstance(resolved, str) else "", env.get(ENV_APPKEY, ""))
+    return frozenset(v.strip() for v in values if v.strip())
+
+
+def appkey_leaks(
+    raw: Mapping[str, Any], data: Mapping[str, Any], env: Mapping[str, str]
+) -> list[Issue]:
+    """One issue per value other than ``api.appkey`` that holds the appkey.
+
+    ``raw`` is the file as written: a value referring to the appkey's variable (the one
+    ``api.appkey`` names, and WAIQIN_APPKEY) is refused even while it is unset. ``data`` is
+    the interpolated, filled data: a value containing the appkey's value is refused however
+    it got there. The messages name the key and never show the value.
+    """
+    names = {ENV_APPKEY}
+    api = raw.get("api")
+    written = api.get("appkey") if isinstance(api, Mapping) else None
+    if isinstance(written, str) and (ref := _REF.fullmatch(written)) is not None:
+        names.add(ref.group(1))
+    found: dict[str, Issue] = {}
+    for path, text in _strings(raw, ""):
+        used = [name for name in _REF.findall(text) if name in names]
+        if used and not _under_appkey(path):
+            found[path] = _leak(path, f"refers to ${{{used[0]}}}, the appkey's variable")
+    secrets = appkey_values(data, env)
+    for path, text in _strings(data, ""):
+        if not _under_appkey(path) and path not in found and any(s in text for s in secrets):
+            found[path] = _leak(path, "contains the appkey's value")
+    return list(found.values())
+
+
+def _under_appkey(path: str) -> bool:
+    return path == APPKEY_PATH or path.startswith((APPKEY_PATH + ".", APPKEY_PATH + "["))
+
+
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every string value under ``value`` with its key path (mapping keys are not values)."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings(item, join_path(path, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, join_path(path, index))
+    elif isinstance(value, str):
+        yield path, value
+
+
+def _leak(path: str, what: str) -> Issue:
+    key = path.rsplit(".", 1)[-1]
+    return Issue(
+        path,
+        f"{key!r} {what}: the signing secret may appear only as api.appkey",
+        hint=(
+            "Take it out of this value: it would be sent to the vendor and written to the "
+            "ledger and the plan files. If the appkey was ever written in a shared file, "
+            "rotate it."
+        ),
+    )

@@ -5,6 +5,11 @@ as YAML at all (missing, not UTF-8, bad syntax, not a mapping). Everything else,
 duplicate keys and unset variables to every field and cross-reference rule, is collected
 and raised as one :class:`~runner.errors.InvalidInput`, each problem with the file, the
 key path and the 1-based line.
+
+The appkey's value may appear nowhere but ``api.appkey`` (see
+:func:`~runner.spec._env.appkey_leaks`): a campaign holding it elsewhere is refused here,
+before any later step (audiences, plan files, API calls, the ledger) sees it, and no
+problem text shows it. Loading registers no secret anywhere.
 """
 
 from __future__ import annotations
@@ -17,9 +22,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from runner import logs
 from runner.errors import InvalidInput, Location, Problem, SpecError
-from runner.spec._env import fill_api_gaps, interpolate, unset_credentials
+from runner.redaction import Redactor
+from runner.spec._env import (
+    appkey_leaks,
+    appkey_values,
+    fill_api_gaps,
+    interpolate,
+    unset_credentials,
+)
 from runner.spec._issue import Issue, line_of
 from runner.spec._messages import to_issue
 from runner.spec._model import Campaign, beijing_today
@@ -48,6 +59,9 @@ def load_campaign(
     variables = os.environ if env is None else env
     data, env_issues = interpolate(document.data, variables)
     data = fill_api_gaps(data, variables)
+    leaks = appkey_leaks(document.data, data, variables)
+    leaked = {i.yaml_path for i in leaks}
+    early = [*leaks, *(i for i in env_issues if i.yaml_path not in leaked)]
     found: list[Issue] = []
     context: dict[str, Any] = {
         "today": today or beijing_today(),
@@ -59,13 +73,13 @@ def load_campaign(
         campaign = Campaign.model_validate(data, context=context)
     except ValidationError as exc:
         found += [to_issue(e, data, Campaign) for e in exc.errors(include_url=False)]
-    issues = [*document.issues, *_merge(env_issues, found)]
+    issues = [*document.issues, *_merge(early, found)]
     if issues or campaign is None:
-        problems = [_problem(i, file, document.lines) for i in issues]
+        # no message shows the appkey, even one that quotes a value built from it
+        redactor = Redactor(appkey_values(data, variables))
+        problems = [_problem(i, file, document.lines, redactor) for i in issues]
         raise InvalidInput(sorted(problems, key=lambda p: p.where.line or 0), source=file)
     campaign.attach_source(path, document.lines, unset_credentials(document.data, variables))
-    if campaign.api.appkey is not None:
-        logs.register_secret(campaign.api.appkey.get_secret_value())
     return campaign
 
 
@@ -109,7 +123,8 @@ def _within(path: str, parent: str) -> bool:
     return path == parent or path.startswith((parent + ".", parent + "["))
 
 
-def _problem(issue: Issue, file: str, lines: Mapping[str, int]) -> Problem:
+def _problem(issue: Issue, file: str, lines: Mapping[str, int], redactor: Redactor) -> Problem:
     line = issue.line if issue.line is not None else line_of(lines, issue.yaml_path)
     where = Location(file=file, yaml_path=issue.yaml_path or None, line=line)
-    return Problem(issue.message, where, issue.hint)
+    hint = None if issue.hint is None else redactor.text(issue.hint)
+    return Problem(redactor.text(issue.message), where, hint)

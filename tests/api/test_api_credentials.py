@@ -81,12 +81,12 @@ def test_repr_masks_openid_and_hides_appkey() -> None:
         assert logs.mask(OPENID) in text
 
 
-def test_appkey_is_registered_as_a_log_secret() -> None:
-    """Once credentials exist, the appkey is scrubbed from any rendered log line."""
+def test_appkey_redactor_scrubs_log_lines() -> None:
+    """Logging given the credentials' redactor scrubs the appkey from any rendered line."""
     logs.reset()
-    Credentials(openid=OPENID, appkey=APPKEY)
+    creds = Credentials(openid=OPENID, appkey=APPKEY)
     out = io.StringIO()
-    logs.configure("json", stream=out)
+    logs.configure("json", stream=out, redactor=creds.redactor)
     structlog.get_logger().info("oops", detail=f"key is {APPKEY}")
     line = json.loads(out.getvalue())
     assert APPKEY not in out.getvalue()

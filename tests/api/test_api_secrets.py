@@ -7,11 +7,12 @@ import json
 
 import httpx
 import pytest
+import structlog
 from structlog.testing import capture_logs
 
 from runner import logs
 from runner.api import Credentials, VoucherClient
-from runner.errors import ApiError, RunnerError
+from runner.errors import ApiError, EnvironmentProblem, RunnerError
 
 from .fakevendor import APPKEY, BASE_URL, OPENID, FakeVendor, envelope, raw
 
@@ -112,3 +113,42 @@ async def test_rendered_json_logs_never_show_secrets(
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [line["event"] for line in lines] == ["api.call"]
     assert_clean(out.getvalue(), vendor)
+
+
+async def test_credentials_and_client_register_no_secret(vendor: FakeVendor) -> None:
+    """Building credentials and a client leaves no secret in global state; creds.redactor has it."""
+    logs.reset()
+    built = Credentials(openid=OPENID, appkey=APPKEY, base_url=BASE_URL)
+    async with VoucherClient(built, transport=vendor.transport()):
+        line = logs.Redact()(None, "info", {"event": f"k={APPKEY}"})
+        assert line["event"] == f"k={APPKEY}"  # nothing registered behind our back
+    assert built.redactor.secrets == frozenset({APPKEY})
+    assert built.redactor is built.redactor  # built once
+    assert APPKEY not in repr(built.redactor)
+
+
+def test_logging_bound_to_the_credentials_redactor_hides_the_appkey(creds: Credentials) -> None:
+    """After use_redactor(creds.redactor), a line that quotes the appkey shows *** instead."""
+    out = io.StringIO()
+    logs.configure("json", level="debug", stream=out)
+    logs.use_redactor(creds.redactor)
+    structlog.get_logger().warning("odd", detail={"sent": [f"key={APPKEY}"]})
+    assert APPKEY not in out.getvalue()
+    assert json.loads(out.getvalue())["detail"] == {"sent": ["key=***"]}
+
+
+@pytest.mark.parametrize("url", [f"ftp://{APPKEY}.example", f"{APPKEY}.example.com"])
+def test_bad_base_url_built_from_the_appkey_is_not_echoed(url: str) -> None:
+    """An invalid base URL holding the appkey is refused with *** in its place."""
+    env = {"WAIQIN_OPENID": OPENID, "WAIQIN_APPKEY": APPKEY, "WAIQIN_BASE_URL": url}
+    with pytest.raises(EnvironmentProblem) as info:
+        Credentials.from_env(env)
+    assert APPKEY not in f"{info.value} {info.value!r} {info.value.__dict__!r}"
+    assert "***" in info.value.message
+
+
+def test_repr_hides_the_appkey_inside_the_base_url() -> None:
+    """A base URL that holds the appkey is shown with *** in the credentials' repr."""
+    creds = Credentials(openid=OPENID, appkey=APPKEY, base_url=f"https://h.example/{APPKEY}")
+    assert APPKEY not in repr(creds)
+    assert "https://h.example/***" in repr(creds)

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from runner import logs
 from runner.ledger import JobRow, Ledger, VoucherRow
+from runner.redaction import Redactor
 
 
 @pytest.fixture
-def short_secret() -> Iterator[str]:
-    logs.register_secret("y")
-    yield "y"
-    logs.reset()
+def short_secret() -> Redactor:
+    return Redactor.of("y")
 
 
-def test_voucher_fields_survive_a_short_secret(tmp_path: Path, short_secret: str) -> None:
+def test_voucher_fields_survive_a_short_secret(tmp_path: Path, short_secret: Redactor) -> None:
     """Even a one-letter appkey leaves the stored addVoucherInfo payload intact."""
     fields: dict[str, object] = {"name": "满100减10", "payType": "UNLIMITED", "money": "10.00"}
-    with Ledger.open(tmp_path, "c") as ledger:
+    with Ledger.open(tmp_path, "c", redactor=short_secret) as ledger:
         ledger.sync_plan(
             "h", [VoucherRow("v", "f", fields)], [JobRow("j", "v", "a", "C1", "cm_code", 1)]
         )
@@ -29,9 +26,11 @@ def test_voucher_fields_survive_a_short_secret(tmp_path: Path, short_secret: str
         assert dict(ledger.voucher("v").fields) == fields
 
 
-def test_free_text_is_scrubbed_without_breaking_json(tmp_path: Path, short_secret: str) -> None:
+def test_free_text_is_scrubbed_without_breaking_json(
+    tmp_path: Path, short_secret: Redactor
+) -> None:
     """An error text holding the secret is scrubbed, and the event log still parses."""
-    with Ledger.open(tmp_path, "c") as ledger:
+    with Ledger.open(tmp_path, "c", redactor=short_secret) as ledger:
         ledger.sync_plan(
             "h", [VoucherRow("v", "f", {})], [JobRow("j", "v", "a", "C1", "cm_code", 1)]
         )
