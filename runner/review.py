@@ -31,6 +31,7 @@ from runner.ledger import (
     VoucherRecord,
     campaign_dir,
 )
+from runner.runs import open_ledger
 
 __all__ = [
     "Decision",
@@ -190,7 +191,7 @@ def review_items(state_dir: Path, campaign_id: str) -> list[ReviewItem]:
     """
     if not _exists(state_dir, campaign_id):
         return []
-    with Ledger.open(state_dir, campaign_id, read_only=True) as ledger:
+    with open_ledger(state_dir, campaign_id, read_only=True) as ledger:
         return _items(ledger)
 
 
@@ -294,7 +295,7 @@ def resolve(
             f"campaign {campaign_id!r} has no ledger in {state_dir}: nothing is in review",
             hint="Pass the --state-dir the campaign ran with.",
         )
-    with Ledger.open(state_dir, campaign_id, command="review") as ledger:
+    with open_ledger(state_dir, campaign_id, command="review") as ledger:
         in_review = _in_review(ledger)
         owned = {v.remote_id: v.voucher_key for v in ledger.vouchers(active=None) if v.remote_id}
         problems = [p for d in decisions if (p := _check(ledger, d, in_review, owned)) is not None]

@@ -15,6 +15,7 @@ from runner.plan._ledger import (
     LedgerView,
     check_against_ledger,
     fit_created,
+    judge_against_ledger,
     ledger_diff,
     ledger_rows,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "fingerprint",
     "fit_created",
     "job_id",
+    "judge_against_ledger",
     "ledger_diff",
     "ledger_rows",
     "load_plan",

@@ -40,6 +40,7 @@ __all__ = [
     "LedgerView",
     "check_against_ledger",
     "fit_created",
+    "judge_against_ledger",
     "ledger_diff",
     "ledger_rows",
 ]
@@ -194,14 +195,11 @@ def _rename_problem(key: str, old: VoucherRecord) -> Problem:
     )
 
 
-def check_against_ledger(
+def judge_against_ledger(
     ledger: Ledger, campaign: Campaign, plan: Plan
-) -> tuple[LedgerRows, SyncReport]:
-    """The plan as ledger rows fitted to what was created, and what syncing changes.
-
-    Raises :class:`~runner.errors.InvalidInput` (exit 2), every problem located at its
-    voucher's key and line in the campaign file, when ``run`` must not start.
-    """
+) -> tuple[LedgerRows, SyncReport, list[Problem]]:
+    """The plan as ledger rows fitted to what was created, what syncing changes, and
+    every reason ``run`` would refuse it (located in the campaign file); raises nothing."""
     vouchers, jobs = ledger_rows(plan)
     vouchers, problems = fit_created(ledger, vouchers)
     grown = {p.where.yaml_path for p in problems}
@@ -214,12 +212,21 @@ def check_against_ledger(
     problems += [
         c.as_problem() for c in diff.voucher_conflicts if f"vouchers.{c.voucher_key}" not in grown
     ]
+    located = [
+        Problem(p.message, campaign.location(p.where.yaml_path or ""), p.hint) for p in problems
+    ]
+    return (vouchers, jobs), diff, located
+
+
+def check_against_ledger(
+    ledger: Ledger, campaign: Campaign, plan: Plan
+) -> tuple[LedgerRows, SyncReport]:
+    """:func:`judge_against_ledger`, raising :class:`~runner.errors.InvalidInput` (exit 2)
+    with every problem when ``run`` must not start."""
+    rows, diff, problems = judge_against_ledger(ledger, campaign, plan)
     if problems:
-        located = [
-            Problem(p.message, campaign.location(p.where.yaml_path or ""), p.hint) for p in problems
-        ]
-        raise InvalidInput(located, source=str(campaign.source))
-    return (vouchers, jobs), diff
+        raise InvalidInput(problems, source=str(campaign.source))
+    return rows, diff
 
 
 @dataclass(frozen=True)

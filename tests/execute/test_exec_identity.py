@@ -286,6 +286,8 @@ def test_a_renamed_voucher_key_is_refused_as_a_rename(tmp_path: Path) -> None:
         assert run_campaign(campaign, options(state, server.base_url)).exit_code == 0
         campaign.write_text(campaign.read_text("utf-8").replace("ten-off", "spring-ten"), "utf-8")
         writes = _writes(server.base_url)
+        shown = status(campaign, state, env=env_for(server.base_url))
+        assert ["renamed" in p["message"] for p in shown["run_refuses"]] == [True]  # type: ignore[union-attr]
         for problem in _plan_and_run_refuse(campaign, state, server.base_url):
             assert "renamed" in problem.message
             assert "ten-off" in problem.message

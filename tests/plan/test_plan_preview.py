@@ -89,6 +89,7 @@ def test_public_api_is_pinned() -> None:
             "fingerprint",
             "fit_created",
             "job_id",
+            "judge_against_ledger",
             "ledger_diff",
             "ledger_rows",
             "load_plan",
