@@ -1,14 +1,15 @@
-"""One runner per campaign: an advisory ``flock`` on ``<state_dir>/<campaign>/lock``.
+"""One runner per campaign: an OS file lock on ``<state_dir>/<campaign>/lock``.
 
-The kernel drops the lock when its process dies (even by SIGKILL), so a stale lock
-cannot exist and nothing ever needs cleaning up. The file's content only explains
-who holds the lock (pid, host, start time, command) for the error message.
+The lock is a native one taken through :mod:`filelock` (``flock`` on Linux and macOS,
+``LockFileEx`` on Windows), never a marker file: the operating system drops it when its
+process dies, even by SIGKILL, so a stale lock cannot exist and nothing ever needs
+cleaning up. Who holds it (pid, host, start time, command) is written beside it, in
+``lock.info``, only to explain a refusal; that file never decides anything.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import socket
@@ -16,12 +17,15 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
+from filelock import FileLock, Timeout
+
 from runner.clock import BEIJING
 from runner.errors import Location, LockHeld
 
 __all__ = ["CampaignLock"]
 
 LOCK_FILE = "lock"
+INFO_FILE = "lock.info"
 
 
 class CampaignLock:
@@ -35,8 +39,12 @@ class CampaignLock:
     def __init__(self, directory: Path, *, command: str = "runner") -> None:
         self.directory = directory
         self.path = directory / LOCK_FILE
+        self.info_path = directory / INFO_FILE
         self.command = command
-        self._fd: int | None = None
+        # Not thread-local: the object holds the lock, whichever thread releases it. Never
+        # a soft (marker-file) lock either: one would outlive a killed process.
+        self._lock = FileLock(self.path, blocking=False, thread_local=False, fallback_to_soft=False)
+        self._held = False
 
     def __repr__(self) -> str:
         return f"CampaignLock({str(self.directory)!r}, held={self.held})"
@@ -44,35 +52,34 @@ class CampaignLock:
     @property
     def held(self) -> bool:
         """True while this object holds the lock."""
-        return self._fd is not None
+        return self._held
 
     def acquire(self) -> None:
         """Take the lock or raise :class:`~runner.errors.LockHeld` naming its holder."""
-        if self._fd is not None:
+        if self._held:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+            self._lock.acquire(blocking=False)
+        except Timeout:
             raise self._held_error() from None
+        self._held = True
+        try:
+            self._write_owner()
         except BaseException:
-            os.close(fd)
+            self.release()
             raise
-        self._fd = fd
-        self._write_owner(fd)
 
     def release(self) -> None:
         """Give the lock back (a no-op when not held)."""
-        fd, self._fd = self._fd, None
-        if fd is None:
+        if not self._held:
             return
+        self._held = False
         try:
-            os.ftruncate(fd, 0)
+            with contextlib.suppress(FileNotFoundError):
+                self.info_path.unlink()
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+            self._lock.release(force=True)
 
     def __enter__(self) -> CampaignLock:
         self.acquire()
@@ -86,19 +93,18 @@ class CampaignLock:
     ) -> None:
         self.release()
 
-    def _write_owner(self, fd: int) -> None:
+    def _write_owner(self) -> None:
         owner = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "started_at": datetime.now(BEIJING).isoformat(timespec="seconds"),
             "command": self.command,
         }
-        data = json.dumps(owner, ensure_ascii=False).encode()
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, data, 0)
+        # Written in place (a reader may see it half written: it then names no holder).
+        self.info_path.write_text(json.dumps(owner, ensure_ascii=False), encoding="utf-8")
 
     def _held_error(self) -> LockHeld:
-        owner = _read_owner(self.path)
+        owner = _read_owner(self.info_path)
         if owner:
             who = (
                 f"pid {owner.get('pid', '?')} on {owner.get('host', '?')}, "

@@ -1,4 +1,4 @@
-"""Fixtures for the api tests: credentials, the fake vendor, no-sleep retries, clean logs."""
+"""Fixtures for the api tests: credentials, the fake vendor, no-sleep retries."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import pytest
 import stamina
 
-from runner import logs
 from runner.api import Credentials
 
 from .fakevendor import APPKEY, BASE_URL, OPENID, FakeVendor
@@ -24,8 +23,7 @@ def vendor() -> FakeVendor:
 
 
 @pytest.fixture(autouse=True)
-def _no_sleep_and_clean_logs() -> Iterator[None]:
-    """Retries do not sleep (but keep their attempt counts); logging is reset afterwards."""
+def _no_sleep() -> Iterator[None]:
+    """Retries do not sleep (but keep their attempt counts)."""
     with stamina.set_testing(True, attempts=100, cap=True):
         yield
-    logs.reset()

@@ -23,9 +23,9 @@ from typing import Any
 import httpx
 import polars as pl
 import pytest
+import stamina
 import yaml
 
-from runner import logs
 from runner.execute import ExecSettings
 from runner.ledger import campaign_dir
 from runner.plan import Plan, load_plan
@@ -49,6 +49,10 @@ ID_TEXT = re.compile(r"^[0-9]{19}$")
 FAST = ExecSettings(
     max_attempts=10, wait_initial_s=0.01, wait_max_s=0.2, settle_s=0.05, rounds=20, drain_s=2
 )
+#: The campaigns' ``api.settle_s`` (the default would be ``timeout_s``, and 2 s in a
+#: ``runner run`` child): the sandbox applies a write before it answers or drops the answer,
+#: so only a request still queued after the client's 1 s timeout could land later than this.
+SETTLE_S = 0.5
 
 
 def registry() -> pl.DataFrame:
@@ -123,7 +127,13 @@ def write_campaign(
     name: str = CAMPAIGN,
     **api: Any,
 ) -> Path:
-    """Write a campaign YAML whose API is ``${SANDBOX_URL}``; ``api`` overrides settings."""
+    """Write a campaign YAML whose API is ``${SANDBOX_URL}``; ``api`` overrides settings.
+
+    ``settle_s`` is short (:data:`SETTLE_S`): in-process and ``runner run`` children alike
+    would otherwise wait ``timeout_s`` before every second read of reconciliation. Only a
+    vendor that applies a request *after* the client's timeout needs more; a test of that
+    passes its own ``settle_s`` (``settle_s=None`` leaves the campaign's default).
+    """
     settings: dict[str, Any] = {
         "base_url": "${SANDBOX_URL}",
         "openid": "${WAIQIN_OPENID}",
@@ -132,10 +142,11 @@ def write_campaign(
         "concurrency": 8,
         "timeout_s": 1,
         "max_attempts": 10,
+        "settle_s": SETTLE_S,
     }
     document = {
         "campaign": name,
-        "api": settings | api,
+        "api": {k: v for k, v in (settings | api).items() if v is not None},
         "audiences": dict(audiences),
         "vouchers": dict(vouchers),
         "grants": list(grants),
@@ -275,12 +286,35 @@ def assert_exactly_planned(
 # --- processes ------------------------------------------------------------------------------
 
 
+_RESERVED: list[socket.socket] = []
+
+
 def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A loopback port nobody listens on, kept for this test until it ends.
+
+    On Linux the port stays bound (``SO_REUSEADDR``, never listening) until the test's
+    teardown: a connection to it is refused, no other process (another pytest worker, a
+    client's ephemeral port) can take it, yet a sandbox, which binds with
+    ``SO_REUSEADDR`` too, can listen on it. Elsewhere the socket is closed at once, as
+    BSD and Windows semantics of ``SO_REUSEADDR`` differ.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port: int = sock.getsockname()[1]
+    if sys.platform == "linux":
+        _RESERVED.append(sock)
+    else:
+        sock.close()
+    return port
+
+
+@pytest.fixture(autouse=True)
+def _release_reserved_ports() -> Iterator[None]:
+    """The ports :func:`free_port` kept for a test are let go after it."""
+    yield
+    while _RESERVED:
+        _RESERVED.pop().close()
 
 
 def subprocess_env(base_url: str) -> dict[str, str]:
@@ -310,14 +344,26 @@ def answers(base_url: str) -> bool:
         return False
 
 
+_LISTENING = re.compile(r"sandbox listening on (http://\S+)")
+
+
+def _announced_url(log: Path) -> str | None:
+    """The base URL ``runner sandbox`` printed once it was listening, if it has yet."""
+    found = _LISTENING.search(log.read_text("utf-8", errors="replace"))
+    return found.group(1) if found else None
+
+
 @contextmanager
 def sandbox_process(tmp_path: Path, *, seed: int, faults: str = "") -> Iterator[str]:
-    """``runner sandbox`` in its own process, with a state file; yields its base URL."""
-    port = free_port()
+    """``runner sandbox`` in its own process, with a state file; yields its base URL.
+
+    It listens on port 0 (a port the kernel picks, so no other test can race for it) and
+    the URL is read from its startup banner.
+    """
     command = runner_command(
         "sandbox",
         "--port",
-        str(port),
+        "0",
         "--customers",
         str(REGISTRY),
         "--state",
@@ -327,18 +373,21 @@ def sandbox_process(tmp_path: Path, *, seed: int, faults: str = "") -> Iterator[
         "--faults",
         faults,
     )
-    base_url = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "sandbox.log").open("wb")
-    child = subprocess.Popen(
-        command, env=subprocess_env(base_url), stdout=log, stderr=subprocess.STDOUT, cwd=REPO
-    )
+    log_path = tmp_path / "sandbox.log"
+    log = log_path.open("wb")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WAIQIN_")}
+    env |= {"WAIQIN_OPENID": OPENID, "WAIQIN_APPKEY": APPKEY, "PYTHONUNBUFFERED": "1"}
+    child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
 
         def up() -> bool:
-            assert child.poll() is None, (tmp_path / "sandbox.log").read_text("utf-8")
-            return answers(base_url)
+            assert child.poll() is None, log_path.read_text("utf-8")
+            url = _announced_url(log_path)
+            return url is not None and answers(url)
 
         wait_until(up, timeout=30)
+        base_url = _announced_url(log_path)
+        assert base_url is not None
         yield base_url
     finally:
         child.terminate()
@@ -351,7 +400,14 @@ def sandbox_process(tmp_path: Path, *, seed: int, faults: str = "") -> Iterator[
 
 
 @pytest.fixture(autouse=True)
-def _clean_logs() -> Iterator[None]:
-    """Secrets registered by a test are forgotten afterwards."""
-    yield
-    logs.reset()
+def _no_retry_waits(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Retries do not sleep (each keeps its number of attempts) in this process, unless the
+    test is marked ``retry_waits``: backing off is then part of what it shows.
+
+    ``runner run`` children are not affected: they wait as a real run does.
+    """
+    if request.node.get_closest_marker("retry_waits") is not None:
+        yield
+        return
+    with stamina.set_testing(True, attempts=100, cap=True):
+        yield

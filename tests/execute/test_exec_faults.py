@@ -112,6 +112,7 @@ def test_answers_later_than_the_timeout_are_reconciled_not_resent(tmp_path: Path
     assert grants["received"] == grants["applied"] == plan.jobs.height
 
 
+@pytest.mark.slow
 def test_grants_applied_after_the_client_gave_up_are_found_after_settling(tmp_path: Path) -> None:
     """A vendor that applies each grant 1.5 s after it arrived, past the 1 s timeout, gets no
     second copy: reconciliation waits settle_s before it reads the remote counts."""
@@ -122,12 +123,10 @@ def test_grants_applied_after_the_client_gave_up_are_found_after_settling(tmp_pa
         vouchers={"ten-off": voucher("满100减10")},
         grants=[{"voucher": "ten-off", "audience": "shops", "quantity": "qty"}],
         concurrency=12,
+        settle_s=2.5,  # longer than the 0.5 s by which a grant outlives the timeout
     )
-    settling = dataclasses.replace(FAST, settle_s=2.5)
     with sandbox(faults="latency@receiveVoucherInfo=1500ms", seed=23) as server:
-        result = run_campaign(
-            campaign, options(tmp_path / "state", server.base_url, settings=settling)
-        )
+        result = run_campaign(campaign, options(tmp_path / "state", server.base_url))
         plan = plan_of(campaign, server.base_url)
         assert result.exit_code == 0, result.summary
         assert_exactly_planned(server.base_url, plan, tmp_path / "state")
@@ -138,6 +137,7 @@ def test_grants_applied_after_the_client_gave_up_are_found_after_settling(tmp_pa
     assert calls["queryVoucherUsedInfo"] > 3  # verify reads 3 listings; the rest reconciled
 
 
+@pytest.mark.slow
 def test_5xx_and_resets_are_reconciled_then_resent(tmp_path: Path) -> None:
     """With 20% 5xx and 20% resets on every write, the remote still ends equal to the plan."""
     campaign = _two_voucher_campaign(tmp_path)
@@ -155,6 +155,8 @@ def test_5xx_and_resets_are_reconciled_then_resent(tmp_path: Path) -> None:
     assert retried.height > 0
 
 
+@pytest.mark.slow
+@pytest.mark.retry_waits
 @pytest.mark.parametrize("rate_mode", ["http429", "refusal"])
 def test_pushback_storm_slows_down_and_finishes(tmp_path: Path, rate_mode: str) -> None:
     """A sandbox allowing 4 requests/s against a campaign asking 200 pushes back, and the run
@@ -179,6 +181,8 @@ def test_pushback_storm_slows_down_and_finishes(tmp_path: Path, rate_mode: str) 
     assert sum(row["rate_limited"] for row in counters.values()) > 0
 
 
+@pytest.mark.slow
+@pytest.mark.retry_waits
 def test_undeclared_lower_rate_limit_is_found_by_backing_off(tmp_path: Path) -> None:
     """A campaign configured at 50 requests/s against a sandbox allowing 5 finishes exactly."""
     customers = write_audience(tmp_path / "aud.csv", _extra_customers(20, 15))
@@ -221,6 +225,8 @@ class _Restarter(threading.Thread):
             self.error = exc
 
 
+@pytest.mark.slow
+@pytest.mark.retry_waits
 def test_sandbox_restart_mid_run_loses_nothing(tmp_path: Path) -> None:
     """The vendor goes away mid-run and comes back from its state file; a run (and, if it
     gave up, one rerun) ends with the remote equal to the plan."""

@@ -171,6 +171,7 @@ def _start(campaign: Path, state: Path, base_url: str, log: Path) -> subprocess.
         )
 
 
+@pytest.mark.slow
 def test_killed_run_with_its_state_deleted_is_adopted_and_only_missing_grants_are_sent(
     tmp_path: Path,
 ) -> None:

@@ -66,6 +66,7 @@ def _start_run(campaign: Path, state: Path, base_url: str, log: Path) -> subproc
         )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupt_mid_run_records_everything_and_a_rerun_completes(
     tmp_path: Path, stop: signal.Signals
@@ -116,6 +117,7 @@ def _status_json(campaign: Path, state: Path, base_url: str) -> dict[str, object
     return summary
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_then_rerun_grants_exactly_the_plan(tmp_path: Path) -> None:
     """Four SIGKILLs at seeded random moments against a sandbox in another process, then a
     rerun: the remote holds exactly the plan, and ``runner status --json`` works in between."""

@@ -16,7 +16,6 @@ import httpx
 import pytest
 import stamina
 
-from runner import logs
 from runner.api import AddVoucherRequest, Credentials, VoucherClient
 from runner.sandbox import BEIJING, Customer, ManualClock, SandboxServer, generate_customers
 from runner.sandbox.testing import running_sandbox
@@ -108,8 +107,7 @@ async def client(server: SandboxServer) -> AsyncIterator[VoucherClient]:
 
 
 @pytest.fixture(autouse=True)
-def _fast_retries_and_clean_logs() -> Iterator[None]:
-    """Read retries do not sleep (attempts stay the client's); logging is reset afterwards."""
+def _fast_retries() -> Iterator[None]:
+    """Read retries do not sleep (attempts stay the client's)."""
     with stamina.set_testing(True, attempts=100, cap=True):
         yield
-    logs.reset()

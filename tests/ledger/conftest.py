@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from runner import logs
 from runner.ledger import Ledger
 
 from .helpers import CAMPAIGN
@@ -22,10 +21,3 @@ def state_dir(tmp_path: Path) -> Path:
 def ledger(state_dir: Path) -> Iterator[Ledger]:
     with Ledger.open(state_dir, CAMPAIGN, command="test") as opened:
         yield opened
-
-
-@pytest.fixture(autouse=True)
-def _clean_logs() -> Iterator[None]:
-    """Secrets registered by a test are forgotten afterwards."""
-    yield
-    logs.reset()

@@ -1,4 +1,4 @@
-"""One runner per campaign: the flock-based CampaignLock, across processes and within one."""
+"""One runner per campaign: the OS-level CampaignLock, across processes and within one."""
 
 from __future__ import annotations
 
@@ -74,16 +74,51 @@ def test_ledger_open_refuses_while_another_process_runs(
 def test_lock_is_free_once_the_holder_is_killed(
     state_dir: Path, holder: subprocess.Popen[str]
 ) -> None:
-    """SIGKILL of the holder frees the lock with no cleanup: the next acquire succeeds."""
+    """SIGKILL of the holder frees the lock with no cleanup: the next acquire succeeds and
+    names itself in place of the dead holder."""
+    info = state_dir / CAMPAIGN / "lock.info"
     lock = CampaignLock(state_dir / CAMPAIGN, command="next")
     with pytest.raises(LockHeld):
         lock.acquire()
     holder.kill()
     holder.wait()
+    assert "holder-command" in info.read_text("utf-8")  # nobody cleaned up after it
     lock.acquire()
     assert lock.held
-    assert "next" in (state_dir / CAMPAIGN / "lock").read_text()
+    assert "next" in info.read_text("utf-8")
+    assert "holder-command" not in info.read_text("utf-8")
     lock.release()
+    assert not info.exists()
+    with CampaignLock(state_dir / CAMPAIGN) as again:
+        assert again.held
+
+
+def test_a_lock_whose_holder_has_not_said_who_it_is_still_refuses(state_dir: Path) -> None:
+    """The info file only explains: without it (or unreadable) the lock still excludes."""
+    with CampaignLock(state_dir / CAMPAIGN, command="first"):
+        (state_dir / CAMPAIGN / "lock.info").write_text("{not json", "utf-8")
+        with pytest.raises(LockHeld, match="has not said who it is"):
+            CampaignLock(state_dir / CAMPAIGN).acquire()
+        (state_dir / CAMPAIGN / "lock.info").unlink()
+        with pytest.raises(LockHeld, match="has not said who it is"):
+            CampaignLock(state_dir / CAMPAIGN).acquire()
+
+
+def test_the_lock_module_needs_no_posix_only_module() -> None:
+    """With ``fcntl`` unimportable (as on Windows) the runner's modules still import."""
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["fcntl"] = None  # import fcntl now raises ImportError
+        import runner.cli, runner.ledger._lock, runner.plan
+        print("imported")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "imported"
 
 
 def test_two_locks_in_one_process_exclude_each_other(state_dir: Path) -> None:

@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 
-from runner import logs
 from runner.sandbox import BEIJING, Customer, ManualClock, SandboxServer, generate_customers
 from runner.sandbox.testing import running_sandbox, signed_post
 
@@ -96,9 +95,3 @@ def shared_api() -> Iterator[Api]:
         caller = Api(running.base_url)
         yield caller
         caller.client.close()
-
-
-@pytest.fixture(autouse=True)
-def _clean_logs() -> Iterator[None]:
-    yield
-    logs.reset()

@@ -25,6 +25,7 @@ def _run_calls(ledger: Path) -> list[dict[str, int]]:
     return [json.loads(summary)["calls"] for (summary,) in rows]
 
 
+@pytest.mark.slow
 def test_small_demo_ends_with_remote_equal_to_plan(tmp_path: Path) -> None:
     """Two runs against a faulty sandbox leave exactly the planned grants (exit 0)."""
     settings = _small(tmp_path / "demo")
@@ -36,6 +37,7 @@ def test_small_demo_ends_with_remote_equal_to_plan(tmp_path: Path) -> None:
     assert set(results["state"].to_list()) == {"done"}
 
 
+@pytest.mark.slow
 def test_demo_twice_in_the_same_folder_starts_fresh_and_exits_0(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
