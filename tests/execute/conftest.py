@@ -328,6 +328,20 @@ def runner_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "runner", "--log-format", "json", *args]
 
 
+def start_run(campaign: Path, state: Path, base_url: str, log: Path) -> subprocess.Popen[bytes]:
+    """``runner run CAMPAIGN --yes --state-dir STATE`` in a child process, logging to *log*."""
+    command = runner_command("run", str(campaign), "--yes", "--state-dir", str(state))
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            command,
+            env=subprocess_env(base_url),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
+
+
 def wait_until(condition: Any, *, timeout: float = 30.0, every: float = 0.05) -> None:
     """Poll ``condition()`` until it is true; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +38,9 @@ from .conftest import (
     options,
     plan_of,
     registry,
-    runner_command,
     sandbox,
     sandbox_process,
-    subprocess_env,
+    start_run,
     voucher,
     wait_until,
     write_audience,
@@ -158,19 +156,6 @@ def test_a_second_empty_state_dir_creates_nothing_and_adopt_makes_run_send_nothi
         assert_exactly_planned(server.base_url, plan, second_state)
 
 
-def _start(campaign: Path, state: Path, base_url: str, log: Path) -> subprocess.Popen[bytes]:
-    command = runner_command("run", str(campaign), "--yes", "--state-dir", str(state))
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            command,
-            env=subprocess_env(base_url),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-        )
-
-
 @pytest.mark.slow
 def test_killed_run_with_its_state_deleted_is_adopted_and_only_missing_grants_are_sent(
     tmp_path: Path,
@@ -188,7 +173,7 @@ def test_killed_run_with_its_state_deleted_is_adopted_and_only_missing_grants_ar
     state, log = tmp_path / "state", tmp_path / "run.log"
     with sandbox_process(tmp_path, seed=34) as base_url:
         plan = plan_of(campaign, base_url)
-        child = _start(campaign, state, base_url, log)
+        child = start_run(campaign, state, base_url, log)
         try:
             wait_until(lambda: child.poll() is not None or granted(base_url) >= 15)
             child.send_signal(signal.SIGKILL)

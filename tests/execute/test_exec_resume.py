@@ -31,6 +31,7 @@ from .conftest import (
     runner_command,
     sandbox,
     sandbox_process,
+    start_run,
     subprocess_env,
     voucher,
     wait_until,
@@ -53,19 +54,6 @@ def _campaign(tmp_path: Path, customers: int, **api: Any) -> Path:
     )
 
 
-def _start_run(campaign: Path, state: Path, base_url: str, log: Path) -> subprocess.Popen[bytes]:
-    command = runner_command("run", str(campaign), "--yes", "--state-dir", str(state))
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            command,
-            env=subprocess_env(base_url),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-        )
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupt_mid_run_records_everything_and_a_rerun_completes(
@@ -77,7 +65,7 @@ def test_interrupt_mid_run_records_everything_and_a_rerun_completes(
     state, log = tmp_path / "state", tmp_path / "run.log"
     with sandbox(seed=6) as server:
         plan = plan_of(campaign, server.base_url)
-        child = _start_run(campaign, state, server.base_url, log)
+        child = start_run(campaign, state, server.base_url, log)
         try:
             wait_until(lambda: child.poll() is not None or granted(server.base_url) >= 5)
             child.send_signal(stop)
@@ -130,7 +118,7 @@ def test_sigkill_at_random_moments_then_rerun_grants_exactly_the_plan(tmp_path: 
         killed = 0
         for round_no in range(KILLS):
             before = granted(base_url)
-            child = _start_run(campaign, state, base_url, log)
+            child = start_run(campaign, state, base_url, log)
             if round_no == 0:  # anywhere: start-up, planning, creating or granting
                 _wait_exit(child, rng.uniform(0.3, 2.0))
             else:  # somewhere in the grant phase
@@ -149,7 +137,7 @@ def test_sigkill_at_random_moments_then_rerun_grants_exactly_the_plan(tmp_path: 
         assert killed >= 2
         assert 0 < granted(base_url) < plan.jobs.height
 
-        final = _start_run(campaign, state, base_url, log)
+        final = start_run(campaign, state, base_url, log)
         assert final.wait(timeout=120) == 0, log.read_text("utf-8")[-3000:]
         assert_exactly_planned(base_url, plan, state)
         summary = _status_json(campaign, state, base_url)
