@@ -521,10 +521,8 @@ def adopt_command(
         + (f", {a['extra_remote']} remote instance(s) beyond the plan" if a["extra_remote"] else "")
         for a in adopted
     ]
-    hints += [
-        f"{key}: not found on the tenant; `runner run` creates it"
-        for key in result.summary.get("not_found") or []  # type: ignore[attr-defined]
-    ]
+    not_found: Any = result.summary.get("not_found") or []
+    hints += [f"{key}: not found on the tenant; `runner run` creates it" for key in not_found]
     hints.append(
         f"next: `{_cmd('run', campaign_file, state_dir, '--yes')}` sends only what is missing"
     )

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from runner.adopt import AdoptOptions, adopt_campaign, parse_choices
+from runner.cli import main
 from runner.errors import (
     ConfirmationRequired,
     InvalidInput,
@@ -336,3 +337,23 @@ def test_adopt_with_several_matches_needs_a_choice(tmp_path: Path) -> None:
         held = inspect(server.base_url)["grants"]
         assert sum(g["count"] for g in held.get(ids[1], {}).values()) == plan.jobs.height
         assert ids[0] not in held or not held[ids[0]]
+
+
+def test_runner_adopt_on_the_command_line_prints_what_it_took_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`runner adopt --yes --json` exits 0 and prints the adopted voucher and its grants."""
+    campaign = _campaign(tmp_path)
+    with sandbox(seed=41) as server:
+        assert run_campaign(campaign, options(tmp_path / "a", server.base_url)).exit_code == 0
+        for name, value in env_for(server.base_url).items():
+            monkeypatch.setenv(name, value)
+        capsys.readouterr()
+        argv = ["adopt", str(campaign), "--state-dir", str(tmp_path / "b"), "--yes", "--json"]
+        with pytest.raises(SystemExit) as exited:
+            main(["--log-format", "json", "--log-level", "error", *argv])
+        assert exited.value.code == 0
+        printed = json.loads(capsys.readouterr().out)
+    assert printed["ledger_file"] == str(tmp_path / "b" / "exec-test" / "ledger.sqlite")
+    assert [a["voucher_key"] for a in printed["adopted"]] == ["ten-off"]
+    assert printed["adopted"][0]["grants_to_send"] == 0
