@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
-from runner.errors import LedgerError, Location, UsageError
+from runner.errors import LedgerError, Location
 from runner.ledger import _queries as q
 from runner.ledger._events import EventRow, append_events
 from runner.ledger._lock import CampaignLock
@@ -76,13 +76,11 @@ _RESOLVE_MOVES = {
 
 
 def campaign_dir(state_dir: Path, campaign: str) -> Path:
-    """``<state_dir>/<campaign>``, refusing a campaign id that is not a plain directory name."""
+    """``<state_dir>/<campaign>``, refusing a campaign id that is not a plain directory name
+    (the campaign file's rules never let one through: this guards against a bug)."""
     unsafe = not campaign or campaign in {".", ".."} or any(c in campaign for c in "/\\\0")
     if unsafe:
-        raise UsageError(
-            f"campaign id {campaign!r} cannot name a state directory",
-            hint="Use a campaign id without slashes, e.g. `spring-2025`.",
-        )
+        raise ValueError(f"campaign id {campaign!r} cannot name a state directory")
     return state_dir / campaign
 
 
@@ -96,12 +94,8 @@ def _os_user() -> str | None:
 
 def _decision(note: str, by: str | None, kind: Kind, entity_id: str) -> dict[str, object]:
     """The detail of a person's review decision: the note and who made it."""
-    if not isinstance(note, str) or not note.strip():
-        raise UsageError(
-            f"resolving {label(kind, entity_id)} needs a note saying why",
-            where=where_of(kind, entity_id),
-            hint="Write what was checked and decided, e.g. 'seen once in the vendor console'.",
-        )
+    if not isinstance(note, str) or not note.strip():  # runner review refuses it first
+        raise ValueError(f"resolving {label(kind, entity_id)} needs a note saying why")
     who = by if by is not None else _os_user()
     return {"note": note.strip(), **({"by": who} if who else {})}
 
@@ -512,11 +506,9 @@ class Ledger:
         detail = _decision(note, by, "voucher", voucher_key)
         _check_ref("remote_id", remote_id, to, "created")
         if to == "created":
-            if remote_id is None:
-                raise UsageError(
-                    f"voucher {voucher_key!r} cannot be marked created without its remote id",
-                    where=where_of("voucher", voucher_key),
-                    hint="Look the voucher up in the vendor console and pass its id.",
+            if remote_id is None:  # runner review's syntax requires KEY=created:REMOTE_ID
+                raise ValueError(
+                    f"voucher {voucher_key!r} cannot be marked created without its remote id"
                 )
             change = created(voucher_key, remote_id, detail)
         elif to == "failed":

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.errors import LedgerError, UsageError
+from runner.errors import LedgerError
 from runner.ledger import LEDGER_FILE, SCHEMA_VERSION, JobRow, Ledger, VoucherRow, campaign_dir
 
 from .helpers import BIG_ID, CAMPAIGN, VOUCHER, job_row, raw, seed, voucher_row
@@ -101,8 +101,8 @@ def test_a_file_that_is_not_a_database_is_refused(state_dir: Path) -> None:
 def test_campaign_ids_that_are_not_directory_names_are_refused(
     state_dir: Path, campaign: str
 ) -> None:
-    """A campaign id that would escape the state directory raises UsageError."""
-    with pytest.raises(UsageError, match="campaign id"):
+    """A campaign id that would escape the state directory is a programming error."""
+    with pytest.raises(ValueError, match="campaign id"):
         campaign_dir(state_dir, campaign)
 
 

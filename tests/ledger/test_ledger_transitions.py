@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from runner.errors import LedgerError, UsageError
+from runner.errors import LedgerError
 from runner.ledger import JobState, Ledger, VoucherState
 
 from .helpers import BIG_ID, VOUCHER, reach_job, reach_voucher, seed
@@ -289,12 +289,3 @@ def test_voucher_created_stores_remote_id_at_once(ledger: Ledger) -> None:
     ledger.mark_voucher_created(VOUCHER, remote_id=BIG_ID)
     voucher = ledger.voucher(VOUCHER)
     assert (voucher.state, voucher.remote_id, voucher.attempts) == ("created", BIG_ID, 1)
-
-
-def test_resolving_voucher_as_created_needs_remote_id(ledger: Ledger) -> None:
-    """A reviewed voucher cannot become created without its remote id."""
-    seed(ledger)
-    reach_voucher(ledger, VOUCHER, "review")
-    with pytest.raises(UsageError, match="remote id"):
-        ledger.resolve_voucher_review(VOUCHER, "created", note="found it")
-    assert ledger.voucher(VOUCHER).state == "review"
