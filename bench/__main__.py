@@ -16,10 +16,10 @@ from pathlib import Path
 
 import polars as pl
 
+from runner.campaign import load_campaign
 from runner.ledger import JobRow, Ledger, VoucherRow
 from runner.plan import build_plan
 from runner.sheets import Audience
-from runner.spec import load_campaign
 
 _CAMPAIGN = """\
 campaign: bench

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner import logs
+from runner.campaign import Campaign
 from runner.errors import (
     ConfirmationRequired,
     ExitCode,
@@ -51,7 +52,6 @@ from runner.runs import (
     summarize_ledger,
     tenant_of,
 )
-from runner.spec import Campaign
 from runner.statedir import resolve_state_dir
 
 __all__ = ["AdoptOptions", "Adoption", "adopt_campaign", "parse_choices"]

@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
 @cli.command("schema")
 def schema_command() -> None:
     """Print the campaign file's JSON Schema (for editors via yaml-language-server)."""
-    from runner.spec import json_schema
+    from runner.campaign import json_schema
 
     click.echo(json.dumps(json_schema(), ensure_ascii=False, indent=2))
 
@@ -430,9 +430,9 @@ def review_command(
     in review refuse the whole batch, exit 2), then each is recorded as one event, exit 0.
     """
     from runner import review
+    from runner.campaign import load_campaign
     from runner.errors import UsageError
     from runner.ledger import LEDGER_FILE, campaign_dir
-    from runner.spec import load_campaign
     from runner.statedir import resolve_state_dir
 
     campaign = load_campaign(campaign_file, past_end_ok=True)

@@ -28,6 +28,7 @@ import structlog
 
 from runner import logs
 from runner.api import DEFAULT_BASE_URL, ENV_BASE_URL, Credentials, VoucherClient
+from runner.campaign import Campaign
 from runner.errors import (
     ConfirmationRequired,
     ExitCode,
@@ -57,7 +58,6 @@ from runner.plan import (
     judge_against_ledger,
     load_plan,
 )
-from runner.spec import Campaign
 from runner.statedir import resolve_state_dir
 
 __all__ = [

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runner.spec import Campaign
+from runner.campaign import Campaign
 
 __all__ = ["DEFAULT_STATE_DIR", "resolve_state_dir"]
 

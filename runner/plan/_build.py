@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from runner.campaign import Campaign, Voucher, load_campaign
 from runner.errors import InputError, InvalidInput, Problem
 from runner.plan._checks import (
     MAX_COUNT,
@@ -27,7 +28,6 @@ from runner.plan._expand import GrantLine, combine, explode_jobs, select_line
 from runner.plan._ids import fingerprint, plan_hash
 from runner.plan._model import Plan, PlannedVoucher
 from runner.sheets import Audience, read_audience
-from runner.spec import Campaign, Voucher, load_campaign
 
 __all__ = ["build_plan", "load_plan", "read_audiences"]
 
@@ -48,7 +48,7 @@ def load_plan(
     past_end_ok: bool = False,
 ) -> tuple[Campaign, Plan]:
     """Load the campaign, read every audience and build the plan (``past_end_ok``: see
-    :func:`runner.spec.load_campaign`).
+    :func:`runner.campaign.load_campaign`).
 
     A campaign file with problems stops here (its errors first); otherwise spreadsheet
     problems of every audience and the plan's cross-check problems are raised together.

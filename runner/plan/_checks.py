@@ -14,8 +14,8 @@ from decimal import Decimal
 
 import polars as pl
 
+from runner.campaign import Campaign, DiscountRatio, Voucher
 from runner.errors import Location, Problem
-from runner.spec import Campaign, DiscountRatio, Voucher
 
 __all__ = [
     "MAX_COUNT",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+from runner.campaign import Campaign
 from runner.errors import InvalidInput, Location, Problem
 from runner.ledger import (
     LEDGER_FILE,
@@ -33,7 +34,6 @@ from runner.ledger import (
 )
 from runner.plan._ids import voucher_identity
 from runner.plan._model import Plan
-from runner.spec import Campaign
 
 __all__ = [
     "LedgerRows",

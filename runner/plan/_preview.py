@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
+from runner.campaign import Campaign, CustomerScope, DiscountRatio, Voucher
 from runner.ledger import SyncReport
 from runner.outputs import make_directory, write_atomically
 from runner.plan._build import load_plan
@@ -25,7 +26,6 @@ from runner.plan._checks import exposure
 from runner.plan._ledger import LedgerView, ledger_diff
 from runner.plan._model import JOB_COLUMNS, Plan, PlannedVoucher
 from runner.plan._render import markdown
-from runner.spec import Campaign, CustomerScope, DiscountRatio, Voucher
 from runner.statedir import resolve_state_dir
 
 __all__ = [

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from runner.campaign import load_campaign
 from runner.errors import InvalidInput, Problem
 from runner.plan import Plan, build_plan, load_plan
 from runner.plan._build import read_audiences
-from runner.spec import load_campaign
 from tests.plan.helpers import (
     ID_A,
     ID_B,
@@ -264,7 +264,7 @@ def test_problems_of_every_audience_and_the_plan_come_together(tmp_path: Path) -
     assert "refers to region" in messages
 
 
-def test_spec_problems_stop_before_any_spreadsheet_is_read(tmp_path: Path) -> None:
+def test_campaign_problems_stop_before_any_spreadsheet_is_read(tmp_path: Path) -> None:
     """An invalid campaign file reports only its own problems, even if a sheet is missing."""
     path = tmp_path / "campaign.yaml"
     path.write_text(campaign_text(vouchers=voucher(money='"0"')), encoding="utf-8")

@@ -11,6 +11,7 @@ import pytest
 from rich.console import Console
 
 import runner.plan
+from runner.campaign import Campaign
 from runner.cli import main
 from runner.errors import InvalidInput
 from runner.ledger import Ledger
@@ -24,7 +25,6 @@ from runner.plan import (
     summarize,
     write_preview,
 )
-from runner.spec import Campaign
 from tests.plan.helpers import (
     ID_A,
     TODAY,

@@ -10,8 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from runner.campaign import load_campaign
 from runner.demo import CAMPAIGN_ID, DemoSettings, campaign_text, run_demo
-from runner.spec import load_campaign
 
 
 def _small(directory: Path) -> DemoSettings:

@@ -11,12 +11,12 @@ import httpx
 import pytest
 
 from runner.api import Credentials, VoucherClient
+from runner.campaign import Campaign, load_campaign
 from runner.errors import TenantMismatch
 from runner.execute import AdaptiveThrottle, ExecSettings, RunContext
 from runner.execute._reconcile import reconcile_jobs
 from runner.ledger import JobRow, Ledger, Tenant, VoucherRow, normalise_base_url
 from runner.plan import load_plan, voucher_identity
-from runner.spec import Campaign, load_campaign
 from runner.statedir import resolve_state_dir
 from tests.plan.helpers import TODAY, campaign_text, voucher, write_campaign
 

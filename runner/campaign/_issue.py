@@ -2,7 +2,7 @@
 
 The YAML reader, the ``${VAR}`` interpolation, the model and the cross-reference checks
 all report :class:`Issue` values keyed by a YAML key path (``vouchers.ten-off.money``,
-``grants[0].quantity``); :mod:`runner.spec._load` turns them into
+``grants[0].quantity``); :mod:`runner.campaign._load` turns them into
 :class:`runner.errors.Problem` with the file and the 1-based line.
 """
 

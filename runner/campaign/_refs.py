@@ -13,7 +13,7 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
-from runner.spec._issue import Issue
+from runner.campaign._issue import Issue
 
 __all__ = ["cross_check"]
 

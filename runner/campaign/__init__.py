@@ -1,13 +1,13 @@
 """The campaign file: strict YAML with line marks, the validated model, its JSON Schema.
 
 ``load_campaign(path)`` returns a :class:`Campaign` or raises one error that lists every
-problem with its file, key path and line (see :mod:`runner.spec._load`).
+problem with its file, key path and line (see :mod:`runner.campaign._load`).
 """
 
 from __future__ import annotations
 
-from runner.spec._load import load_campaign
-from runner.spec._model import (
+from runner.campaign._load import load_campaign
+from runner.campaign._model import (
     ApiSettings,
     Audience,
     Budget,
@@ -25,7 +25,7 @@ from runner.spec._model import (
     ProductsByType,
     Voucher,
 )
-from runner.spec._schema import json_schema
+from runner.campaign._schema import json_schema
 
 __all__ = [
     "ApiSettings",

@@ -7,7 +7,7 @@ and raised as one :class:`~runner.errors.InvalidInput`, each problem with the fi
 key path and the 1-based line.
 
 The appkey's value may appear nowhere but ``api.appkey`` (see
-:func:`~runner.spec._env.appkey_leaks`): a campaign holding it elsewhere is refused here,
+:func:`~runner.campaign._env.appkey_leaks`): a campaign holding it elsewhere is refused here,
 before any later step (audiences, plan files, API calls, the ledger) sees it, and no
 problem text shows it. Loading registers no secret anywhere.
 """
@@ -22,19 +22,19 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from runner.errors import InvalidInput, Location, Problem, SpecError
-from runner.redaction import Redactor
-from runner.spec._env import (
+from runner.campaign._env import (
     appkey_leaks,
     appkey_values,
     fill_api_gaps,
     interpolate,
     unset_credentials,
 )
-from runner.spec._issue import Issue, line_of
-from runner.spec._messages import to_issue
-from runner.spec._model import Campaign, beijing_today
-from runner.spec._yaml import parse_yaml
+from runner.campaign._issue import Issue, line_of
+from runner.campaign._messages import to_issue
+from runner.campaign._model import Campaign, beijing_today
+from runner.campaign._yaml import parse_yaml
+from runner.errors import InvalidInput, Location, Problem, SpecError
+from runner.redaction import Redactor
 
 __all__ = ["load_campaign"]
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from runner.campaign import json_schema
 from runner.cli import main
-from runner.spec import json_schema
 
 TOP_LEVEL = {"campaign", "api", "budget", "audiences", "vouchers", "grants", "state_dir"}
 

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from runner.spec._issue import Issue, join_path
+from runner.campaign._issue import Issue, join_path
 
 __all__ = [
     "APPKEY_PATH",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.spec._model import Campaign
+from runner.campaign._model import Campaign
 
 __all__ = ["DRAFT", "json_schema"]
 

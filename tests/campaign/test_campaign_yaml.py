@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from runner.campaign._yaml import MAX_NODES, StrictLoader, loader_class, parse_yaml
 from runner.errors import SpecError
-from runner.spec._yaml import MAX_NODES, StrictLoader, loader_class, parse_yaml
 
 LOADERS = pytest.mark.parametrize("prefer_c", [True, False], ids=["libyaml", "pure"])
 

@@ -26,8 +26,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from runner.campaign._issue import Issue, join_path
 from runner.errors import Location, SpecError
-from runner.spec._issue import Issue, join_path
 
 __all__ = ["MAX_NODES", "StrictLoader", "YamlDocument", "loader_class", "parse_yaml"]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from runner.campaign import Campaign, CustomerScope, DiscountFixed, ProductsAll, load_campaign
+from runner.campaign._model import beijing_today
 from runner.errors import SpecError
-from runner.spec import Campaign, CustomerScope, DiscountFixed, ProductsAll, load_campaign
-from runner.spec._model import beijing_today
 
 from .helpers import ENV, TODAY, VALID, line_containing, load_text, replace, write
 

@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, Tag
 from pydantic_core import ErrorDetails
 
-from runner.spec._env import APPKEY_PATH
-from runner.spec._issue import Issue, join_path
+from runner.campaign._env import APPKEY_PATH
+from runner.campaign._issue import Issue, join_path
 
 __all__ = ["allowed_keys", "to_issue", "yaml_path"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from runner import logs
-from runner.spec._env import fill_api_gaps, interpolate
+from runner.campaign._env import fill_api_gaps, interpolate
 
 from .helpers import ENV, VALID, at, line_containing, load_text, problems, replace
 

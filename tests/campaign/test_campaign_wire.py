@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runner.spec import Voucher
+from runner.campaign import Voucher
 
 from .helpers import VALID, load_text, replace
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from runner.campaign import load_campaign
 from runner.errors import InputError
-from runner.spec import load_campaign
 
 from .helpers import ENV, TODAY
 

@@ -1,4 +1,4 @@
-"""Helpers for the spec tests: a valid campaign text, writing it, loading it, its problems."""
+"""Helpers for the campaign-file tests: a valid text, writing it, loading it, its problems."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from runner.campaign import Campaign, load_campaign
 from runner.errors import InvalidInput, Problem
-from runner.spec import Campaign, load_campaign
 
 TODAY = date(2027, 1, 15)
 ENV = {"WAIQIN_OPENID": "open-123456", "WAIQIN_APPKEY": "k3y-S3cr3t-value"}

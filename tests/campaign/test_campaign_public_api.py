@@ -1,13 +1,13 @@
-"""The public surface of ``runner.spec``."""
+"""The public surface of ``runner.campaign``."""
 
 from __future__ import annotations
 
-import runner.spec
+import runner.campaign
 
 
 def test_all_is_pinned() -> None:
-    """``runner.spec.__all__`` is exactly the documented public API, and every name exists."""
-    assert sorted(runner.spec.__all__) == sorted(
+    """``runner.campaign.__all__`` is exactly the documented public API, and every name exists."""
+    assert sorted(runner.campaign.__all__) == sorted(
         [
             "ApiSettings",
             "Audience",
@@ -29,5 +29,5 @@ def test_all_is_pinned() -> None:
             "load_campaign",
         ]
     )
-    for name in runner.spec.__all__:
-        assert getattr(runner.spec, name) is not None
+    for name in runner.campaign.__all__:
+        assert getattr(runner.campaign, name) is not None

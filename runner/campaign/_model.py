@@ -28,11 +28,9 @@ from pydantic import (
     model_validator,
 )
 
-from runner.clock import beijing_today
-from runner.errors import Location
-from runner.spec._issue import line_of
-from runner.spec._refs import cross_check
-from runner.spec._types import (
+from runner.campaign._issue import line_of
+from runner.campaign._refs import cross_check
+from runner.campaign._types import (
     AutoOrCount,
     BaseUrl,
     ColumnName,
@@ -52,6 +50,8 @@ from runner.spec._types import (
     Threshold,
     fail,
 )
+from runner.clock import beijing_today
+from runner.errors import Location
 
 __all__ = [
     "DEFAULT_BASE_URL",
