@@ -18,6 +18,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from runner.keys import KEY_KINDS
+
 __all__ = [
     "CUSTOMER_KEYS",
     "MAX_PAGE_LENGTH",
@@ -64,7 +66,7 @@ OPERATIONS: tuple[Operation, ...] = (
     "queryVoucherUsedInfo",
 )
 UseStatus = Literal["0", "1", "2"]
-CUSTOMER_KEYS = ("cm_id", "cm_code", "cm_source_code")
+CUSTOMER_KEYS = KEY_KINDS
 MAX_PAGE_LENGTH = 1000
 
 

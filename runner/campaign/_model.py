@@ -52,6 +52,7 @@ from runner.campaign._types import (
 )
 from runner.clock import beijing_today
 from runner.errors import Location
+from runner.keys import KeyKind
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -149,7 +150,7 @@ class Audience(_Model):
     encoding: Literal["auto", "utf-8", "gb18030"] = Field(
         "auto", description="CSV only: text encoding; auto tries UTF-8, then GB18030."
     )
-    key: Literal["cm_id", "cm_code", "cm_source_code"] = Field(
+    key: KeyKind = Field(
         description="Which customer identifier the grants send (cmId, cmCode or cmSourceCode)."
     )
     columns: dict[ColumnName, Text] = Field(

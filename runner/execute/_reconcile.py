@@ -19,6 +19,7 @@ from runner.clock import BEIJING, beijing_today
 from runner.execute._context import RunContext
 from runner.execute._grants import REFUSED_PREFIX
 from runner.execute._settle import VoucherDecision, settle_customer, settle_voucher
+from runner.keys import KEY_KINDS
 from runner.ledger import JobRecord, VoucherRecord
 
 __all__ = ["RemoteGrants", "reconcile_jobs", "reconcile_voucher", "stable_counts"]
@@ -44,7 +45,7 @@ class RemoteGrants:
         """Instances per customer, under each key kind (cm_id, cm_code, cm_source_code)."""
         per_kind: dict[str, Counter[str]] = defaultdict(Counter)
         for usage in await self.instances(voucher_id):
-            for kind in ("cm_id", "cm_code", "cm_source_code"):
+            for kind in KEY_KINDS:
                 value = getattr(usage, kind, None)
                 if value:
                     per_kind[kind][str(value)] += 1

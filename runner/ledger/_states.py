@@ -21,6 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from runner.keys import KEY_KINDS as _KEY_KINDS
+from runner.keys import KeyKind
+
 __all__ = [
     "JOB_MOVES",
     "JOB_STATES",
@@ -36,12 +39,11 @@ __all__ = [
 
 JobState = Literal["planned", "sending", "unknown", "done", "failed", "review"]
 VoucherState = Literal["planned", "sending", "unknown", "created", "failed", "review"]
-KeyKind = Literal["cm_id", "cm_code", "cm_source_code"]
 EntityKind = Literal["job", "voucher", "run"]
 
 JOB_STATES: frozenset[str] = frozenset(get_args(JobState))
 VOUCHER_STATES: frozenset[str] = frozenset(get_args(VoucherState))
-KEY_KINDS: frozenset[str] = frozenset(get_args(KeyKind))
+KEY_KINDS: frozenset[str] = frozenset(_KEY_KINDS)
 
 
 @dataclass(frozen=True)

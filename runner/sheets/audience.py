@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
 
 import polars as pl
 
 from runner.errors import InvalidInput, Location, Problem
+from runner.keys import KEY_KINDS, KeyKind
 from runner.sheets.checks import (
     IdCell,
     check_damaged_ids,
@@ -34,8 +34,7 @@ from runner.sheets.xlsxfile import read_xlsx_grid
 
 __all__ = ["ID_KINDS", "ROW", "Audience", "KeyKind", "check_quantity", "read_audience"]
 
-KeyKind = Literal["cm_id", "cm_code", "cm_source_code"]
-ID_KINDS: frozenset[str] = frozenset(get_args(KeyKind))
+ID_KINDS: frozenset[str] = frozenset(KEY_KINDS)
 ROW = "_row"
 
 _CSV_SUFFIXES = frozenset({".csv", ".txt"})
