@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
@@ -56,15 +56,7 @@ Operation = Literal[
     "getCmInfos",
     "queryVoucherUsedInfo",
 ]
-OPERATIONS: tuple[Operation, ...] = (
-    "getVoucherInfos",
-    "addVoucherInfo",
-    "finishVoucher",
-    "modifyVoucherEndDate",
-    "receiveVoucherInfo",
-    "getCmInfos",
-    "queryVoucherUsedInfo",
-)
+OPERATIONS: tuple[Operation, ...] = get_args(Operation)
 UseStatus = Literal["0", "1", "2"]
 CUSTOMER_KEYS = KEY_KINDS
 MAX_PAGE_LENGTH = 1000
