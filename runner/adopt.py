@@ -21,7 +21,7 @@ ended in the ledger's ``runs`` table whatever stops it (:func:`runner.runs.recor
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,8 +36,9 @@ from runner.errors import (
     UsageError,
 )
 from runner.execute import AdaptiveThrottle, RunContext
-from runner.execute._lookup import RemoteVoucher, identity_matches, remote_vouchers
-from runner.execute._reconcile import stable_counts
+from runner.execute._lookup import RemoteVoucher, identity_matches, owned_ids, remote_vouchers
+from runner.execute._reconcile import by_customer, stable_counts
+from runner.execute._settle import settle_customer
 from runner.ledger import JobRecord, JobRow, Ledger, Tenant, VoucherRow, campaign_dir
 from runner.outputs import write_outputs
 from runner.plan import Plan, check_against_ledger, fingerprint, load_plan
@@ -202,7 +203,6 @@ async def _find(
     """The remote voucher of each campaign voucher the ledger has not created yet."""
     remote = await remote_vouchers(ctx)
     held = {v.voucher_key: v for v in ctx.ledger.vouchers(active=None)}
-    owned = {v.remote_id: v.voucher_key for v in held.values() if v.remote_id}
     found: list[Adoption] = []
     ambiguous: list[Problem] = []
     for row in vouchers:
@@ -210,7 +210,7 @@ async def _find(
         if old is not None and old.state != "planned":
             _check_chosen_held(row.voucher_key, old.remote_id, choices)
             continue
-        others = {rid for rid, key in owned.items() if key != row.voucher_key}
+        others = owned_ids(ctx, row.voucher_key)
         matches = identity_matches(row.fields, remote, owned=others)
         chosen = choices.get(row.voucher_key)
         if chosen is not None:
@@ -300,18 +300,15 @@ def _never_sent(ctx: RunContext, voucher_key: str) -> list[JobRecord]:
 def _held(
     jobs: Sequence[JobRecord], counts: Mapping[str, Counter[str]], confirmed: Mapping[str, int]
 ) -> tuple[list[str], int]:
-    """The planned jobs the remote already holds (lowest sequence first), and how many
-    remote instances go beyond every job planned for their customer."""
-    per_customer: dict[tuple[str, str], list[JobRecord]] = defaultdict(list)
-    for job in sorted(jobs, key=lambda j: (j.key_kind, j.customer_key, j.seq)):
-        per_customer[(job.key_kind, job.customer_key)].append(job)
+    """The planned jobs the remote already holds (by reconciliation's rule, lowest sequence
+    first), and how many remote instances go beyond every job planned for their customer."""
     held: list[str] = []
     extra = 0
-    for (kind, customer), mine in per_customer.items():
-        remote = counts.get(kind, Counter())[customer] - confirmed.get(customer, 0)
-        take = max(0, min(remote, len(mine)))
-        held += [j.job_id for j in mine[:take]]
-        extra += max(0, remote - len(mine))
+    for (kind, customer), mine in by_customer(jobs).items():
+        remote, done = counts.get(kind, Counter())[customer], confirmed.get(customer, 0)
+        decisions = settle_customer([j.job_id for j in mine], remote=remote, confirmed=done)
+        held += [d.job_id for d in decisions if d.outcome == "adopt"]
+        extra += max(0, remote - done - len(mine))
     return held, extra
 
 

@@ -20,7 +20,7 @@ from runner.execute._context import RunContext
 from runner.ledger import VoucherRecord
 from runner.plan import voucher_identity
 
-__all__ = ["identity_matches", "look_before_create", "remote_vouchers"]
+__all__ = ["identity_matches", "look_before_create", "owned_ids", "remote_vouchers"]
 
 log = structlog.get_logger(__name__)
 

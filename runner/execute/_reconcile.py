@@ -18,11 +18,12 @@ from runner.api import VoucherUsage
 from runner.clock import BEIJING, beijing_today
 from runner.execute._context import RunContext
 from runner.execute._grants import REFUSED_PREFIX
+from runner.execute._lookup import owned_ids
 from runner.execute._settle import VoucherDecision, settle_customer, settle_voucher
 from runner.keys import KEY_KINDS
 from runner.ledger import JobRecord, VoucherRecord
 
-__all__ = ["RemoteGrants", "reconcile_jobs", "reconcile_voucher", "stable_counts"]
+__all__ = ["RemoteGrants", "by_customer", "reconcile_jobs", "reconcile_voucher", "stable_counts"]
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +53,8 @@ class RemoteGrants:
         return per_kind
 
 
-def _by_customer(jobs: Iterable[JobRecord]) -> dict[tuple[str, str], list[JobRecord]]:
+def by_customer(jobs: Iterable[JobRecord]) -> dict[tuple[str, str], list[JobRecord]]:
+    """Jobs per (key kind, customer key), lowest sequence number first."""
     grouped: dict[tuple[str, str], list[JobRecord]] = defaultdict(list)
     for job in sorted(jobs, key=lambda j: (j.key_kind, j.customer_key, j.seq)):
         grouped[(job.key_kind, job.customer_key)].append(job)
@@ -119,7 +121,7 @@ async def reconcile_jobs(ctx: RunContext, voucher_ids: Mapping[str, str]) -> int
     for voucher_key, jobs in by_voucher.items():
         per_kind = counts[voucher_ids[voucher_key]]
         confirmed = ctx.ledger.confirmed_grants(voucher_key)
-        for (kind, customer), customer_jobs in _by_customer(jobs).items():
+        for (kind, customer), customer_jobs in by_customer(jobs).items():
             decisions = settle_customer(
                 [j.job_id for j in customer_jobs],
                 remote=per_kind.get(kind, Counter())[customer],
@@ -146,11 +148,7 @@ async def _voucher_decision(ctx: RunContext, record: VoucherRecord) -> VoucherDe
     end = beijing_today() + timedelta(days=1)
     ctx.calls["getVoucherInfos"] += 1
     remote = await ctx.client.get_voucher_infos(start_create_date=start, end_create_date=end)
-    owned = frozenset(
-        v.remote_id
-        for v in ctx.ledger.vouchers(active=None)
-        if v.remote_id and v.voucher_key != record.voucher_key
-    )
+    owned = frozenset(owned_ids(ctx, record.voucher_key))
     items = [v.model_dump(by_alias=True) for v in remote]
     return settle_voucher(record.fields, items, owned_ids=owned)
 
