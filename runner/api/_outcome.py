@@ -6,7 +6,9 @@ Every attempt ends in exactly one of: an OK :class:`Envelope`, or one of
 been applied) or :class:`~runner.errors.Refused` (``return_code`` other than "0").
 
 httpx exceptions are classified through an explicit table, one row per class, so that
-a new httpx exception class is noticed by the tests instead of silently guessed.
+a new httpx exception class is noticed by the tests instead of silently guessed. What a
+refusal's message says (its credentials were refused, a limit was reached) is read
+through one table too, :data:`REFUSAL_CAUSES`, and nowhere else.
 Messages built here never contain the URL, the digest or the appkey: every text that
 comes from httpx or the server is scrubbed of the caller's secrets first.
 """
@@ -20,22 +22,27 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 import httpx
 
 from runner.api._envelope import Envelope, NotAnEnvelope, decode_envelope
 from runner.errors import CredentialsRejected, NotSent, OutcomeUnknown, PushedBack, Refused
+from runner.redaction import Redactor
 
 __all__ = [
     "DEFAULT_PUSHBACK_PATTERNS",
     "HTTPX_OUTCOMES",
     "MAX_HONOURED_RETRY_AFTER_S",
+    "REFUSAL_CAUSES",
     "OutcomeRules",
+    "RefusalCause",
     "check_response",
     "from_transport_error",
     "is_safe_to_retry",
     "outcome_for_exception_type",
     "parse_retry_after",
+    "refusal_cause",
     "retry_wait",
     "scrub",
     "unexpected_data",
@@ -112,9 +119,7 @@ def outcome_for_exception_type(cls: type[BaseException]) -> type[NotSent] | type
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
     """Replace every secret (URL, path, digest, appkey) found in *text* with ``***``."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
+    return Redactor.of(*secrets).text(text)
 
 
 def from_transport_error(
@@ -224,7 +229,7 @@ def _refusal(
         )
         error.hint = _PUSHBACK_HINT
         return error
-    kind = CredentialsRejected if _about_credentials(return_msg) else Refused
+    kind = CredentialsRejected if refusal_cause(return_msg) == "credentials" else Refused
     refused = kind(
         operation=operation,
         return_code=envelope.return_code,
@@ -237,14 +242,26 @@ def _refusal(
     return refused
 
 
-#: Refusal messages about the request's credentials rather than its content. The vendor
-#: publishes no code list, so the message decides (case-insensitive substrings).
-CREDENTIAL_PATTERNS = ("签名", "digest", "openid", "appkey", "时间戳", "timestamp", "鉴权", "授权")
+RefusalCause = Literal["credentials", "limit"]
+
+#: Refusals whose message says more than "no", by cause. The vendor publishes no code
+#: list, so the message decides (case-insensitive substrings); the first row that matches
+#: wins. ``credentials``: the request's signature, openid or timestamp was refused, not
+#: its content (raised as CredentialsRejected). ``limit``: a limit (eachCmNum, num) was
+#: reached, which for a grant may mean that an earlier one whose answer was lost counts.
+REFUSAL_CAUSES: Mapping[RefusalCause, tuple[str, ...]] = {
+    "credentials": ("签名", "digest", "openid", "appkey", "时间戳", "timestamp", "鉴权", "授权"),
+    "limit": ("限领", "领完", "发放完", "已领取", "上限", "超过", "limit"),
+}
 
 
-def _about_credentials(return_msg: str | None) -> bool:
+def refusal_cause(return_msg: str | None) -> RefusalCause | None:
+    """What a refusal's *return_msg* says beyond "no", by :data:`REFUSAL_CAUSES`."""
     text = (return_msg or "").casefold()
-    return any(p.casefold() in text for p in CREDENTIAL_PATTERNS)
+    for cause, patterns in REFUSAL_CAUSES.items():
+        if any(p.casefold() in text for p in patterns):
+            return cause
+    return None
 
 
 def _unknown(message: str, operation: str, msg_id: str, status: int | None) -> OutcomeUnknown:

@@ -2,10 +2,10 @@
 
 A job is ``sending`` (committed) before its request leaves and settled as soon as the
 answer is in: ``done``; ``failed`` when the server refused; ``unknown`` when the outcome
-is unknown, or when the refusal says a limit was reached (the grant may be one whose
-answer was lost earlier: reconciliation adopts it when the remote count proves it, and
-fails it otherwise); back to ``planned`` when retries of a request that certainly did
-not arrive ran out.
+is unknown, or ``unknown`` and ``refused`` when the refusal says a limit was reached (the
+grant may be one whose answer was lost earlier: reconciliation adopts it when the remote
+count proves it, and fails it otherwise); back to ``planned`` when retries of a request
+that certainly did not arrive ran out.
 """
 
 from __future__ import annotations
@@ -15,33 +15,18 @@ from collections.abc import Mapping, Sequence
 
 import structlog
 
+from runner.api import refusal_cause
 from runner.errors import CredentialsRejected, Refused
-from runner.execute._attempts import attempt_write
+from runner.execute._attempts import AttemptResult, Settled, attempt_write
 from runner.execute._context import RunContext
-from runner.ledger import JobRecord
+from runner.ledger import JobRecord, Ledger
 
-__all__ = ["REFUSED_PREFIX", "grant_pass"]
+__all__ = ["grant_pass"]
 
 log = structlog.get_logger(__name__)
 
-#: Marks a job left ``unknown`` by a refusal, for reconciliation to tell apart.
-REFUSED_PREFIX = "refused: "
 
-#: Refusals that may mean "already granted": a limit (eachCmNum, num) was reached.
-LIMIT_PATTERNS = ("限领", "领完", "发放完", "已领取", "上限", "超过", "limit")
-
-
-def _limit_reached(err: Refused) -> bool:
-    text = (err.return_msg or "").lower()
-    return any(pattern in text for pattern in LIMIT_PATTERNS)
-
-
-def refusal_text(err: Refused) -> str:
-    """How a refusal is recorded on a job: code and message verbatim."""
-    return f"{REFUSED_PREFIX}return_code={err.return_code} return_msg={err.return_msg}"
-
-
-async def grant_one(ctx: RunContext, job: JobRecord, voucher_id: str) -> str:
+async def grant_one(ctx: RunContext, job: JobRecord, voucher_id: str) -> Settled:
     """Grant one job and record its outcome; returns the outcome's name."""
     ledger, job_id = ctx.ledger, job.job_id
 
@@ -57,16 +42,22 @@ async def grant_one(ctx: RunContext, job: JobRecord, voucher_id: str) -> str:
         mark_not_sent=lambda error: ledger.mark_not_sent(job_id, error=error),
         send=send,
     )
+    _record(ledger, job_id, result)
+    return result.outcome
+
+
+def _record(ledger: Ledger, job_id: str, result: AttemptResult) -> None:
+    """Settle the job as its attempt ended (not sent and stopped are recorded already)."""
+    err = result.error
     if result.outcome == "ok":
         ledger.mark_done(job_id)
-    elif isinstance(result.error, Refused) and _limit_reached(result.error):
-        ledger.mark_unknown(job_id, error=refusal_text(result.error))
-    elif isinstance(result.error, Refused):
-        err = result.error
+    elif isinstance(err, Refused) and refusal_cause(err.return_msg) == "limit":
+        # maybe an earlier grant whose answer was lost already counts: reconciliation decides
+        ledger.mark_unknown_refused(job_id, return_code=err.return_code, return_msg=err.return_msg)
+    elif isinstance(err, Refused):
         ledger.mark_failed(job_id, return_code=err.return_code, return_msg=err.return_msg)
-    elif result.outcome == "unknown" and result.error is not None:
-        ledger.mark_unknown(job_id, error=result.error.message)
-    return result.outcome
+    elif result.outcome == "unknown" and err is not None:
+        ledger.mark_unknown(job_id, error=err.message)
 
 
 async def grant_pass(

@@ -17,9 +17,8 @@ import structlog
 from runner.api import VoucherUsage
 from runner.clock import BEIJING, beijing_today
 from runner.execute._context import RunContext
-from runner.execute._grants import REFUSED_PREFIX
 from runner.execute._lookup import owned_ids
-from runner.execute._settle import VoucherDecision, settle_customer, settle_voucher
+from runner.execute._settle import GrantDecision, VoucherDecision, settle_customer, settle_voucher
 from runner.keys import KEY_KINDS
 from runner.ledger import JobRecord, VoucherRecord
 
@@ -61,16 +60,15 @@ def by_customer(jobs: Iterable[JobRecord]) -> dict[tuple[str, str], list[JobReco
     return grouped
 
 
-def _apply(ctx: RunContext, job: JobRecord, outcome: str, reason: str) -> None:
-    ledger, refused = ctx.ledger, (job.last_error or "").startswith(REFUSED_PREFIX)
-    if outcome == "adopt":
+def _apply(ctx: RunContext, job: JobRecord, decision: GrantDecision) -> None:
+    """Record one decision; a job a refusal left unknown is failed, never sent again."""
+    ledger, reason = ctx.ledger, decision.reason
+    if decision.outcome == "adopt":
         ledger.adopt(job.job_id, detail={"reason": reason})
-    elif outcome == "review":
+    elif decision.outcome == "review":
         ledger.mark_review(job.job_id, reason=reason)
-    elif refused:
-        ledger.mark_refused(
-            job.job_id, error=job.last_error or "refused", detail={"reason": reason}
-        )
+    elif job.refused:
+        ledger.mark_refused(job.job_id, detail={"reason": reason})
     else:
         ledger.mark_absent(job.job_id, detail={"reason": reason})
 
@@ -128,7 +126,7 @@ async def reconcile_jobs(ctx: RunContext, voucher_ids: Mapping[str, str]) -> int
                 confirmed=confirmed.get(customer, 0),
             )
             for job, decision in zip(customer_jobs, decisions, strict=True):
-                _apply(ctx, job, decision.outcome, decision.reason)
+                _apply(ctx, job, decision)
     log.info("reconciled jobs", settled=len(unknown), vouchers=len(by_voucher))
     return len(unknown)
 

@@ -23,12 +23,16 @@ from typing import Literal
 
 __all__ = [
     "GrantDecision",
+    "Outcome",
     "VoucherDecision",
     "matches_payload",
     "settle_customer",
     "settle_voucher",
 ]
 
+#: What reconciliation does with a job or voucher whose outcome is unknown: take in what
+#: the remote holds, send again (or fail, when a refusal left a job unknown), or ask a
+#: person. Every decision here and every branch on one is typed by it.
 Outcome = Literal["adopt", "resend", "review"]
 
 

@@ -12,7 +12,7 @@ import structlog
 
 from runner.api import AddVoucherRequest
 from runner.errors import Refused
-from runner.execute._attempts import attempt_write
+from runner.execute._attempts import Settled, attempt_write
 from runner.execute._context import RunContext
 from runner.execute._lookup import look_before_create
 from runner.execute._reconcile import reconcile_voucher
@@ -24,10 +24,10 @@ log = structlog.get_logger(__name__)
 
 #: Create outcomes after which this run stops trying that voucher (retries ran out, or
 #: the run is stopping); the next run starts over.
-_GIVE_UP = frozenset({"not_sent", "stopped"})
+_GIVE_UP: frozenset[Settled] = frozenset({"not_sent", "stopped"})
 
 
-async def _send_create(ctx: RunContext, record: VoucherRecord) -> str:
+async def _send_create(ctx: RunContext, record: VoucherRecord) -> Settled:
     key, ledger = record.voucher_key, ctx.ledger
     request = AddVoucherRequest.model_validate(dict(record.fields))
 

@@ -121,6 +121,9 @@ class JobRecord:
     planned_in_run: str | None
     active: bool
     updated_at: str
+    #: The answer that put the job in its state (``unknown`` or ``failed``) was a refusal;
+    #: ``last_error`` says in words what the server answered.
+    refused: bool
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from runner.ledger._states import (
     KeyKind,
     VoucherState,
 )
+from runner.ledger._v1 import v1_refused
 from runner.redaction import Redactor
 
 __all__ = [
@@ -123,7 +124,16 @@ def job_record(row: sqlite3.Row) -> JobRecord:
         planned_in_run=row["planned_in_run"],
         active=bool(row["active"]),
         updated_at=row["updated_at"],
+        refused=_refused(row),
     )
+
+
+def _refused(row: sqlite3.Row) -> bool:
+    """``jobs.refused``; a version 1 file opened read-only has no such column yet."""
+    columns = row.keys()  # (``in row`` would look among the values)
+    if "refused" in columns:
+        return bool(row["refused"])
+    return v1_refused(row["state"], row["last_error"])
 
 
 def voucher_record(row: sqlite3.Row) -> VoucherRecord:

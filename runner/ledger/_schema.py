@@ -3,25 +3,51 @@
 WAL journal, ``synchronous=FULL`` (a committed write-ahead mark must survive a power cut),
 STRICT tables so that an id stored as TEXT stays TEXT, and triggers that keep the event
 log append-only. ``PRAGMA user_version`` holds :data:`SCHEMA_VERSION`.
+
+Version 2 adds ``jobs.refused``: whether the answer that put the job in its state was a
+refusal (version 1 said so with a ``refused: `` prefix in ``last_error``, a text that
+reconciliation had to parse). It is a 0/1 flag rather than a ``cause`` text over a
+literal set because the code asks exactly one yes-or-no question of it (fail a job that a
+limit refusal left unknown and that the remote proves absent, rather than send it again),
+and every other cause a job can be unknown for (a lost answer, a crash) is settled the
+same way: a ``cause`` column would be a flag in disguise plus NULLs for most states. Its
+CHECK ties it to the state: only a job in ``unknown`` or ``failed`` can be refused.
+
+A writable open upgrades a version 1 file in one transaction (the column, filled from
+the old prefix by :func:`~runner.ledger._v1.v1_refused`; ``last_error`` is left as it
+was). A read-only open never writes: it reads a version 1 file as it is, and
+:func:`~runner.ledger._rows.job_record` derives the flag through the same function.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 from runner.errors import LedgerError, Location
-from runner.ledger._states import JOB_STATES, KEY_KINDS, VOUCHER_STATES
+from runner.ledger._states import JOB_STATES, KEY_KINDS, REFUSABLE_STATES, VOUCHER_STATES
+from runner.ledger._v1 import v1_refused
 
 __all__ = ["SCHEMA_VERSION", "check_campaign", "connect", "ensure_schema"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Older versions this runner reads as they are (read-only) and upgrades (writable).
+UPGRADABLE_VERSIONS = frozenset({1})
 BUSY_TIMEOUT_MS = 10_000
 
 
 def _in(values: frozenset[str]) -> str:
     return ", ".join(f"'{v}'" for v in sorted(values))
 
+
+#: ``jobs.refused``, said once for a new file and for upgrading a version 1 file (where
+#: ALTER TABLE puts it last, hence last in the table below too).
+REFUSED_COLUMN = (
+    "refused INTEGER NOT NULL DEFAULT 0 "
+    f"CHECK (refused IN (0, 1) AND (refused = 0 OR state IN ({_in(REFUSABLE_STATES)})))"
+)
 
 _DDL = f"""
 CREATE TABLE meta (
@@ -74,7 +100,8 @@ CREATE TABLE jobs (
     remote_ref     TEXT,
     planned_in_run TEXT,
     active         INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
-    updated_at     TEXT NOT NULL
+    updated_at     TEXT NOT NULL,
+    {REFUSED_COLUMN}
 ) STRICT;
 
 CREATE INDEX jobs_state ON jobs (state);
@@ -162,48 +189,78 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def ensure_schema(conn: sqlite3.Connection, path: Path, campaign: str, *, new: bool) -> None:
-    """Create the tables in a *new* file; refuse a file of a newer or unknown schema.
+def ensure_schema(
+    conn: sqlite3.Connection, path: Path, campaign: str, *, new: bool, read_only: bool = False
+) -> None:
+    """Create the tables in a *new* file and upgrade an older one (unless *read_only*: then
+    it is read as it is); refuse a file of a newer or unknown schema.
 
     A file that existed before but holds no ledger (0 bytes, another SQLite database) is
     refused, never taken for a fresh start: a ledger that was emptied by accident must
     not let the next run send everything again.
     """
     try:
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        if version == SCHEMA_VERSION:
-            return
-        if version == 0 and not new:
-            raise LedgerError(
-                "the ledger file exists but holds no ledger (another SQLite database, or one "
-                "left empty): nothing was sent",
-                where=Location(file=str(path)),
-                hint=_NOT_A_LEDGER_HINT,
-            )
-        if version > SCHEMA_VERSION:
-            raise LedgerError(
-                f"the ledger has schema version {version}; this runner knows {SCHEMA_VERSION}",
-                where=Location(file=str(path)),
-                hint="Use the campaign-runner version that wrote this ledger, or a newer one.",
-            )
-        _create(conn, campaign)
+        version = _version(conn)
+        _check_version(version, path, new=new)
+        if version == 0:
+            _create(conn, campaign)
+        elif version != SCHEMA_VERSION and not read_only:
+            _upgrade_v1(conn)
     except sqlite3.DatabaseError as exc:
         raise _damaged(path, exc) from exc
 
 
-def _create(conn: sqlite3.Connection, campaign: str) -> None:
+def _version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _check_version(version: int, path: Path, *, new: bool) -> None:
+    """Refuse a file holding no ledger, or a schema this runner cannot read."""
+    if version == 0 and not new:
+        raise LedgerError(
+            "the ledger file exists but holds no ledger (another SQLite database, or one "
+            "left empty): nothing was sent",
+            where=Location(file=str(path)),
+            hint=_NOT_A_LEDGER_HINT,
+        )
+    if version not in {0, SCHEMA_VERSION, *UPGRADABLE_VERSIONS}:
+        raise LedgerError(
+            f"the ledger has schema version {version}; this runner knows {SCHEMA_VERSION}",
+            where=Location(file=str(path)),
+            hint="Use the campaign-runner version that wrote this ledger, or a newer one.",
+        )
+
+
+@contextlib.contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """One ``BEGIN IMMEDIATE … COMMIT``, rolled back on any error."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        # Another process may have created it between our check and our lock.
-        if int(conn.execute("PRAGMA user_version").fetchone()[0]) == 0:
-            for statement in _statements(_DDL):
-                conn.execute(statement)
-            conn.execute("INSERT INTO meta (key, value) VALUES ('campaign', ?)", (campaign,))
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        yield
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _create(conn: sqlite3.Connection, campaign: str) -> None:
+    with _immediate(conn):
+        # Another process may have created it between our check and our lock.
+        if _version(conn) == 0:
+            for statement in _statements(_DDL):
+                conn.execute(statement)
+            conn.execute("INSERT INTO meta (key, value) VALUES ('campaign', ?)", (campaign,))
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _upgrade_v1(conn: sqlite3.Connection) -> None:
+    """Version 1 → 2 in one transaction: add ``jobs.refused``, filled from the old prefix."""
+    conn.create_function("v1_refused", 2, v1_refused, deterministic=True)
+    with _immediate(conn):
+        if _version(conn) == 1:  # re-read under the write lock, as when creating
+            conn.execute(f"ALTER TABLE jobs ADD COLUMN {REFUSED_COLUMN}")
+            conn.execute("UPDATE jobs SET refused = 1 WHERE v1_refused(state, last_error)")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def _statements(script: str) -> list[str]:

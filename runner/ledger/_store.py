@@ -2,8 +2,10 @@
 
 Write-ahead rule for the executor: call ``mark_sending`` (it commits) *before* the
 request leaves, and record the outcome (``mark_done`` / ``mark_failed`` /
-``mark_unknown`` / ``mark_not_sent``) as soon as it returns. Every transition checks
-its from-state in the same statement that changes it and appends one event.
+``mark_unknown`` / ``mark_unknown_refused`` / ``mark_not_sent``) as soon as it returns.
+Every transition checks its from-state in the same statement that changes it and appends
+one event. Whether a refusal put a job in its state is the typed ``jobs.refused`` flag
+(:attr:`JobRecord.refused`); ``last_error`` is only words for people.
 
 Threading: the ledger keeps one connection, usable only from the thread that opened it
 (``check_same_thread=True``). The executor is asyncio in one thread, so that is enough;
@@ -43,7 +45,7 @@ from runner.ledger._records import (
 )
 from runner.ledger._rows import dump_json, now
 from runner.ledger._schema import check_campaign, connect, ensure_schema
-from runner.ledger._states import JobState
+from runner.ledger._states import JobState, MoveName
 from runner.ledger._sync import SyncChanges, compare
 from runner.ledger._sync_store import load_known, write_changes
 from runner.ledger._tenant import Tenant, bind_tenant, read_tenant
@@ -67,7 +69,7 @@ __all__ = ["LEDGER_FILE", "Ledger", "campaign_dir"]
 LEDGER_FILE = "ledger.sqlite"
 _CRASH_ERROR = "the runner stopped while this request was in flight: its outcome is unknown"
 _RESOLVED_FAILED = "marked failed in review"
-_RESOLVE_MOVES = {
+_RESOLVE_MOVES: dict[str, MoveName] = {
     "planned": "resolve_review_planned",
     "done": "resolve_review_finished",
     "created": "resolve_review_finished",
@@ -208,10 +210,10 @@ class Ledger:
             )
         conn = connect(path)
         try:
-            ensure_schema(conn, path, campaign, new=new)
-            check_campaign(conn, path, campaign)
-            if read_only:
+            if read_only:  # before anything else: an older schema is read, never upgraded
                 conn.execute("PRAGMA query_only = ON")
+            ensure_schema(conn, path, campaign, new=new, read_only=read_only)
+            check_campaign(conn, path, campaign)
         except BaseException:
             conn.close()
             raise
@@ -291,7 +293,7 @@ class Ledger:
         finally:
             conn.execute("COMMIT")
 
-    def _move(self, kind: Kind, name: str, action: str, changes: Sequence[Change]) -> None:
+    def _move(self, kind: Kind, name: MoveName, action: str, changes: Sequence[Change]) -> None:
         """Apply the move ``name`` to every change in one transaction (all or none)."""
         with self._write() as conn:
             for change in changes:
@@ -332,12 +334,21 @@ class Ledger:
         error: str | None = None,
     ) -> None:
         """sending → failed: the server refused; its code and message are kept verbatim."""
-        change = failed(job_id, return_code, return_msg, error)
+        change = failed(job_id, return_code, return_msg, error, refused=True)
         self._move("job", "mark_failed", "mark_failed", [change])
 
     def mark_unknown(self, job_id: str, *, error: str) -> None:
         """sending → unknown: the request may have been applied; reconcile before resending."""
         self._move("job", "mark_unknown", "mark_unknown", [errored(job_id, error)])
+
+    def mark_unknown_refused(
+        self, job_id: str, *, return_code: str | None, return_msg: str | None
+    ) -> None:
+        """sending → unknown, ``refused``: the server refused in words that may mean an
+        earlier grant already counts (a limit was reached). Reconciliation adopts the job
+        if the remote holds it and fails it (:meth:`mark_refused`) if not: never resends."""
+        change = failed(job_id, return_code, return_msg, None, refused=True)
+        self._move("job", "mark_unknown", "mark_unknown_refused", [change])
 
     def mark_not_sent(self, job_id: str, *, error: str) -> None:
         """sending → planned: the request certainly did not leave, or was pushed back."""
@@ -381,17 +392,13 @@ class Ledger:
         change = errored(job_id, reason, **(detail or {}))
         self._move("job", "mark_review", "mark_review", [change])
 
-    def mark_refused(
-        self,
-        job_id: str,
-        *,
-        error: str,
-        return_code: str | None = None,
-        return_msg: str | None = None,
-        detail: Mapping[str, object] | None = None,
-    ) -> None:
-        """unknown → failed: proven not granted, and the server's answer was a refusal."""
-        change = failed(job_id, return_code, return_msg, error, detail)
+    def mark_refused(self, job_id: str, *, detail: Mapping[str, object] | None = None) -> None:
+        """unknown → failed: proven not granted, and a refusal left it unknown (``refused``,
+        see :meth:`mark_unknown_refused`); its code, message and error text stay."""
+        job = self.job(job_id)
+        if job.state == "unknown" and not job.refused:  # other states: the move refuses
+            raise ValueError(f"job {job_id} was not left unknown by a refusal")
+        change = Change(job_id, detail=detail or {}, refused=True)
         self._move("job", "mark_refused", "mark_refused", [change])
 
     def retry_failed(self, job_id: str) -> None:
@@ -423,7 +430,8 @@ class Ledger:
         if to == "done":
             change = done(job_id, remote_ref, detail)
         elif to == "failed":
-            change = failed(job_id, None, None, f"{_RESOLVED_FAILED}: {note.strip()}", detail)
+            text = f"{_RESOLVED_FAILED}: {note.strip()}"
+            change = failed(job_id, None, None, text, detail, refused=False)
         else:
             change = Change(job_id, detail=detail)
         self._move("job", _RESOLVE_MOVES[to], "resolve_review", [change])
@@ -451,7 +459,7 @@ class Ledger:
         error: str | None = None,
     ) -> None:
         """sending → failed: the server refused the create; code and message verbatim."""
-        change = failed(voucher_key, return_code, return_msg, error)
+        change = failed(voucher_key, return_code, return_msg, error, refused=True)
         self._move("voucher", "mark_failed", "mark_voucher_failed", [change])
 
     def mark_voucher_unknown(self, voucher_key: str, *, error: str) -> None:
@@ -513,7 +521,7 @@ class Ledger:
             change = created(voucher_key, remote_id, detail)
         elif to == "failed":
             text = f"{_RESOLVED_FAILED}: {note.strip()}"
-            change = failed(voucher_key, None, None, text, detail)
+            change = failed(voucher_key, None, None, text, detail, refused=False)
         else:
             change = Change(voucher_key, detail=detail)
         self._move("voucher", _RESOLVE_MOVES[to], "resolve_voucher_review", [change])

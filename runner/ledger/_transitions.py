@@ -3,8 +3,10 @@
 :func:`apply_change` runs ``UPDATE … WHERE id = ? AND state IN (?)`` with the move's
 one from-state; a row count other than 1 raises :class:`~runner.errors.LedgerError`
 naming the entity and both states. The builders (:func:`sending`, :func:`done`, …) say
-which columns each kind of transition sets. Every text it stores, in the row and in the
-event's detail, is first scrubbed by the ledger's :class:`~runner.redaction.Redactor`.
+which columns each kind of transition sets. Every job move also sets ``jobs.refused``
+(:attr:`Change.refused`), so the flag always describes the answer behind the job's
+current state. Every text it stores, in the row and in the event's detail, is first
+scrubbed by the ledger's :class:`~runner.redaction.Redactor`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Literal
 from runner.errors import LedgerError, Location
 from runner.ledger._events import append_events
 from runner.ledger._rows import now, scrub
-from runner.ledger._states import JOB_MOVES, VOUCHER_MOVES, EntityKind, Move
+from runner.ledger._states import JOB_MOVES, VOUCHER_MOVES, EntityKind, Move, MoveName
 from runner.redaction import Redactor
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "errored",
     "failed",
     "label",
+    "refusal_text",
     "sending",
     "where_of",
 ]
@@ -47,12 +50,18 @@ _REFUSED_HINT = (
 
 @dataclass(frozen=True)
 class Change:
-    """One entity to move, the columns to set with it, and the event's detail."""
+    """One entity to move, the columns to set with it, and the event's detail.
+
+    ``refused``: the server's answer behind this move was a refusal. Every job move
+    stores it in ``jobs.refused`` (a move that is not a refusal clears it); vouchers have
+    no such column, since no decision reads it.
+    """
 
     entity_id: str
     sets: Mapping[str, object] = field(default_factory=dict)
     detail: Mapping[str, object] = field(default_factory=dict)
     count_attempt: bool = False
+    refused: bool = False
 
 
 def where_of(kind: EntityKind, entity_id: str) -> Location:
@@ -72,7 +81,7 @@ def label(kind: EntityKind, entity_id: str) -> str:
 def apply_change(
     conn: sqlite3.Connection,
     kind: Kind,
-    name: str,
+    name: MoveName,
     action: str,
     change: Change,
     *,
@@ -88,6 +97,9 @@ def apply_change(
     at = now()
     values = [scrub(v, redactor) if isinstance(v, str) else v for v in change.sets.values()]
     assign = "".join(f", {column} = ?" for column in change.sets)
+    if kind == "job":
+        assign += ", refused = ?"
+        values.append(int(change.refused))
     if change.count_attempt:
         assign += ", attempts = attempts + 1"
     cursor = conn.execute(
@@ -152,19 +164,27 @@ def created(entity_id: str, remote_id: str, detail: Mapping[str, object] | None)
     return Change(entity_id, {"remote_id": remote_id}, {"remote_id": remote_id, **extra})
 
 
+def refusal_text(return_code: str | None, return_msg: str | None) -> str:
+    """How a refusal reads in ``last_error``: for people, never parsed back."""
+    return f"refused: return_code={return_code} return_msg={return_msg}"
+
+
 def failed(
     entity_id: str,
     return_code: str | None,
     return_msg: str | None,
     error: str | None,
     detail: Mapping[str, object] | None = None,
+    *,
+    refused: bool,
 ) -> Change:
-    """→ failed: the server's code and message verbatim, and an error text."""
-    text = error or f"refused: return_code={return_code} return_msg={return_msg}"
+    """→ failed (or → unknown after a refusal): the server's code and message verbatim,
+    an error text, and whether a refusal is the reason."""
+    text = error or refusal_text(return_code, return_msg)
     sets = {"return_code": return_code, "return_msg": return_msg, "last_error": text}
     extra = detail or {}
     logged = {"return_code": return_code, "return_msg": return_msg, "error": text, **extra}
-    return Change(entity_id, sets, logged)
+    return Change(entity_id, sets, logged, refused=refused)
 
 
 def errored(entity_id: str, error: str, **detail: object) -> Change:

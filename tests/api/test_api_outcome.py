@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import get_args
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ from runner.api import (
     outcome_for_exception_type,
     parse_retry_after,
 )
-from runner.api._outcome import from_transport_error
+from runner.api._outcome import REFUSAL_CAUSES, RefusalCause, from_transport_error, refusal_cause
 from runner.errors import (
     ApiError,
     CredentialsRejected,
@@ -219,6 +220,42 @@ def test_business_refusals_are_not_credential_problems() -> None:
     """A refusal about the customer or the voucher stays a plain Refused (exit 1)."""
     err = classify(envelope(None, code="1", msg="超过单客户限领数量"))
     assert type(err) is Refused
+
+
+@pytest.mark.parametrize(
+    ("message", "cause"),
+    [
+        ("超过单客户限领数量", "limit"),
+        ("优惠券已领完", "limit"),
+        ("Daily LIMIT reached", "limit"),
+        ("签名错误,请检查digest", "credentials"),
+        ("时间戳超过有效期", "credentials"),  # "超过" too: the credentials row comes first
+        ("客户不存在", None),
+        (None, None),
+    ],
+)
+def test_refusal_causes_come_from_the_one_table(
+    message: str | None, cause: RefusalCause | None
+) -> None:
+    """refusal_cause reads a return_msg by REFUSAL_CAUSES, first matching row first."""
+    assert refusal_cause(message) == cause
+
+
+def test_every_refusal_cause_is_a_row_of_the_table() -> None:
+    """The table has one row per RefusalCause, none of them empty."""
+    assert list(REFUSAL_CAUSES) == list(get_args(RefusalCause))
+    assert all(REFUSAL_CAUSES.values())
+
+
+def test_a_credentials_cause_is_raised_as_credentials_rejected_and_a_limit_as_refused() -> None:
+    """The classification of refusals follows the table: credentials stop the run, a limit
+    is a plain Refused whose message the grant phase reads through the same table."""
+    credentials = classify(envelope(None, code="1", msg="鉴权失败"))
+    limit = classify(envelope(None, code="1", msg="已达发放上限"))
+    assert isinstance(credentials, CredentialsRejected)
+    assert isinstance(limit, Refused)
+    assert not isinstance(limit, CredentialsRejected)
+    assert refusal_cause(limit.return_msg) == "limit"
 
 
 def test_refusal_echoing_the_digest_is_scrubbed() -> None:

@@ -11,6 +11,7 @@ from runner.ledger import JobRow, JobState, Ledger, VoucherRow, VoucherState
 CAMPAIGN = "spring-2025"
 BIG_ID = "6856083179295188426"  # 19 digits, beyond 2**53
 VOUCHER = "ten-off"
+V1_DDL = Path(__file__).with_name("schema_v1.sql")
 
 
 def voucher_row(key: str = VOUCHER, fingerprint: str = "fp-1") -> VoucherRow:
@@ -86,6 +87,17 @@ def reach_job(ledger: Ledger, job_id: str, state: JobState) -> None:
     assert ledger.job(job_id).state == state
 
 
+LIMIT_MSG = "超出单客户限领数量"
+
+
+def reach_refused_unknown(ledger: Ledger, job_id: str) -> None:
+    """Move a planned job to ``unknown`` by a limit refusal (``refused`` set)."""
+    ledger.mark_sending(job_id, f"msg-{job_id}")
+    ledger.mark_unknown_refused(job_id, return_code="1", return_msg=LIMIT_MSG)
+    job = ledger.job(job_id)
+    assert (job.state, job.refused) == ("unknown", True)
+
+
 def _voucher_steps() -> dict[VoucherState, list[Callable[[Ledger, str], None]]]:
     def send(ledger: Ledger, key: str) -> None:
         ledger.mark_voucher_sending(key, f"msg-{key}")
@@ -132,3 +144,50 @@ def table_dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
     with raw(path) as conn:
         tables = ["meta", "runs", "vouchers", "jobs", "events"]
         return {t: conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}
+
+
+#: The jobs of a schema version 1 ledger: state, ``last_error``, and whether version 2
+#: reads the job as refused (only an unknown or failed job with the old prefix is).
+V1_JOBS: dict[str, tuple[JobState, str | None, bool]] = {
+    "limit": ("unknown", "refused: return_code=1 return_msg=超出单客户限领数量", True),
+    "lost": ("unknown", "receiveVoucherInfo: outcome unknown (ReadTimeout: timed out)", False),
+    "said-no": ("failed", "refused: return_code=1 return_msg=客户不存在", True),
+    "given-up": ("failed", "marked failed in review: the shop closed", False),
+    "retried": ("planned", "refused: return_code=1 return_msg=客户不存在", False),
+    "adopted": ("done", "refused: return_code=1 return_msg=超出单客户限领数量", False),
+    "fresh": ("planned", None, False),
+}
+_V1_AT = "2025-03-01T10:00:00.000+08:00"
+
+
+def write_v1_ledger(path: Path, campaign: str = CAMPAIGN) -> None:
+    """A schema version 1 ledger file as that runner left it: WAL, closed, checkpointed.
+
+    Its voucher is created (remote id :data:`BIG_ID`); its jobs are :data:`V1_JOBS`, each
+    for customer ``c-<job id>``, with one event each.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.executescript(V1_DDL.read_text(encoding="utf-8"))
+        conn.execute("INSERT INTO meta (key, value) VALUES ('campaign', ?)", (campaign,))
+        conn.execute(
+            "INSERT INTO vouchers (voucher_key, fingerprint, fields, state, remote_id, updated_at)"
+            " VALUES (?, 'fp-1', '{}', 'created', ?, ?)",
+            (VOUCHER, BIG_ID, _V1_AT),
+        )
+        for job_id, (state, last_error, _) in V1_JOBS.items():
+            conn.execute(
+                "INSERT INTO jobs (job_id, voucher_key, audience, customer_key, key_kind, seq,"
+                " state, last_error, updated_at) VALUES (?, ?, 'vip', ?, 'cm_id', 1, ?, ?, ?)",
+                (job_id, VOUCHER, f"c-{job_id}", state, last_error, _V1_AT),
+            )
+            conn.execute(
+                "INSERT INTO events (at, entity_kind, entity_id, to_state, detail)"
+                " VALUES (?, 'job', ?, ?, '{}')",
+                (_V1_AT, job_id, state),
+            )
+        conn.execute("PRAGMA user_version = 1")
+    finally:
+        conn.close()

@@ -9,7 +9,7 @@ import pytest
 from runner.errors import LedgerError
 from runner.ledger import JobState, Ledger, VoucherState
 
-from .helpers import BIG_ID, VOUCHER, reach_job, reach_voucher, seed
+from .helpers import BIG_ID, VOUCHER, reach_job, reach_refused_unknown, reach_voucher, seed
 
 JobAction = Callable[[Ledger, str], None]
 
@@ -22,6 +22,11 @@ JOB_MOVES: dict[str, tuple[JobState, JobState, JobAction]] = {
         lambda lg, j: lg.mark_failed(j, return_code="40001", return_msg="超出限领数量"),
     ),
     "mark_unknown": ("sending", "unknown", lambda lg, j: lg.mark_unknown(j, error="timeout")),
+    "mark_unknown_refused": (
+        "sending",
+        "unknown",
+        lambda lg, j: lg.mark_unknown_refused(j, return_code="1", return_msg="超出限领数量"),
+    ),
     "mark_not_sent": ("sending", "planned", lambda lg, j: lg.mark_not_sent(j, error="refused")),
     "adopt": ("unknown", "done", lambda lg, j: lg.adopt(j, remote_ref=BIG_ID)),
     "mark_absent": ("unknown", "planned", lambda lg, j: lg.mark_absent(j)),
@@ -29,7 +34,7 @@ JOB_MOVES: dict[str, tuple[JobState, JobState, JobAction]] = {
     "mark_refused": (
         "unknown",
         "failed",
-        lambda lg, j: lg.mark_refused(j, error="refused: return_code=1", detail={"remote": 0}),
+        lambda lg, j: lg.mark_refused(j, detail={"remote": 0}),
     ),
     "retry_failed": ("failed", "planned", lambda lg, j: lg.retry_failed(j)),
     "resolve_review→planned": (
@@ -45,6 +50,8 @@ JOB_MOVES: dict[str, tuple[JobState, JobState, JobAction]] = {
 }
 
 ALL_JOB_STATES: tuple[JobState, ...] = ("planned", "sending", "unknown", "done", "failed", "review")
+#: Moves whose source state must have been reached by a refusal, and how.
+REACH: dict[str, JobAction] = {"mark_refused": reach_refused_unknown}
 
 
 @pytest.mark.parametrize("name", list(JOB_MOVES))
@@ -52,7 +59,10 @@ def test_legal_job_transition_moves_state_and_appends_one_event(ledger: Ledger, 
     """Each legal job transition sets the new state and appends exactly one from→to event."""
     source, target, action = JOB_MOVES[name]
     seed(ledger, "j1")
-    reach_job(ledger, "j1", source)
+    if name in REACH:
+        REACH[name](ledger, "j1")
+    else:
+        reach_job(ledger, "j1", source)
     before = ledger.events("j1")
     action(ledger, "j1")
     after = ledger.events("j1")
