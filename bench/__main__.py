@@ -19,7 +19,7 @@ import polars as pl
 from runner.campaign import load_campaign
 from runner.ledger import JobRow, Ledger, VoucherRow
 from runner.plan import build_plan
-from runner.sheets import Audience
+from runner.sheets import AudienceTable
 
 _CAMPAIGN = """\
 campaign: bench
@@ -69,7 +69,7 @@ def bench_plan(directory: Path) -> None:
             pl.col("code").alias("cm_code"),
             pl.int_range(2, n + 2).cast(pl.Int64).alias("_row"),
         )
-        audience = Audience(
+        audience = AudienceTable(
             "all",
             directory / "customers.csv",
             None,

@@ -46,15 +46,18 @@ from runner.api._outcome import (
     DEFAULT_PUSHBACK_PATTERNS,
     HTTPX_OUTCOMES,
     MAX_HONOURED_RETRY_AFTER_S,
+    REFUSAL_CAUSES,
     OutcomeRules,
+    RefusalCause,
     check_response,
     is_safe_to_retry,
     outcome_for_exception_type,
     parse_retry_after,
+    refusal_cause,
     retry_wait,
 )
+from runner.api._pacing import NoThrottle, Throttle
 from runner.api._signing import beijing_timestamp, new_msg_id, sign
-from runner.api._throttle import NoThrottle, Throttle
 
 __all__ = [
     "CUSTOMER_KEYS",
@@ -67,6 +70,7 @@ __all__ = [
     "MAX_HONOURED_RETRY_AFTER_S",
     "MAX_PAGE_LENGTH",
     "OPERATIONS",
+    "REFUSAL_CAUSES",
     "AddVoucherRequest",
     "AddVoucherResponse",
     "CmDepartment",
@@ -89,6 +93,7 @@ __all__ = [
     "ProdType",
     "QueryVoucherUsedInfoRequest",
     "ReceiveVoucherRequest",
+    "RefusalCause",
     "Throttle",
     "UseStatus",
     "VoucherClient",
@@ -104,6 +109,7 @@ __all__ = [
     "outcome_for_exception_type",
     "parse_payload",
     "parse_retry_after",
+    "refusal_cause",
     "retry_wait",
     "sign",
 ]

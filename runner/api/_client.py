@@ -53,8 +53,8 @@ from runner.api._outcome import (
     retry_wait,
     unexpected_data,
 )
+from runner.api._pacing import NoThrottle, Throttle
 from runner.api._signing import beijing_timestamp, new_msg_id, sign
-from runner.api._throttle import NoThrottle, Throttle
 from runner.errors import (
     ApiError,
     ApiUnreachable,

@@ -3,7 +3,9 @@
 No repr, str or error message ever shows the appkey. :attr:`Credentials.redactor` is the
 one :class:`~runner.redaction.Redactor` of the appkey, built once, to give to logging
 (:func:`runner.logs.use_redactor`) and to the ledger (``Ledger.open(..., redactor=...)``);
-nothing is registered globally.
+nothing is registered globally. :meth:`Credentials.resolve` is the one place that says
+which value wins: one given by the caller (e.g. the campaign's ``api`` block), then the
+WAIQIN_* variable, then :data:`DEFAULT_BASE_URL`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import urlsplit
+
+from pydantic import SecretStr
 
 from runner import logs
 from runner.errors import EnvironmentProblem, MissingCredentials
@@ -56,24 +60,52 @@ class Credentials:
     __str__ = __repr__
 
     @classmethod
+    def resolve(
+        cls,
+        *,
+        openid: str | None = None,
+        appkey: SecretStr | str | None = None,
+        base_url: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Credentials:
+        """The one precedence rule: a value given here beats its WAIQIN_* variable, and
+        WAIQIN_BASE_URL beats :data:`DEFAULT_BASE_URL`.
+
+        ``None`` or a blank value counts as not given; *env* defaults to ``os.environ``.
+        Raises :class:`~runner.errors.MissingCredentials` naming every variable still needed.
+        """
+        source = os.environ if env is None else env
+        secret = appkey.get_secret_value() if isinstance(appkey, SecretStr) else appkey
+        found = {
+            ENV_OPENID: _first(openid, source.get(ENV_OPENID)),
+            ENV_APPKEY: _first(secret, source.get(ENV_APPKEY)),
+        }
+        _require(found)
+        url = _first(base_url, source.get(ENV_BASE_URL)) or DEFAULT_BASE_URL
+        return cls(openid=found[ENV_OPENID], appkey=found[ENV_APPKEY], base_url=url)
+
+    @classmethod
     def from_env(
         cls, env: Mapping[str, str] | None = None, *, base_url: str | None = None
     ) -> Credentials:
         """Read WAIQIN_OPENID, WAIQIN_APPKEY and WAIQIN_BASE_URL; *base_url* wins if given."""
-        source = os.environ if env is None else env
-        openid = source.get(ENV_OPENID, "").strip()
-        appkey = source.get(ENV_APPKEY, "").strip()
-        missing = [
-            name for name, value in ((ENV_OPENID, openid), (ENV_APPKEY, appkey)) if not value
-        ]
-        if missing:
-            names = " and ".join(missing)
-            noun, verb = ("variable", "is") if len(missing) == 1 else ("variables", "are")
-            raise MissingCredentials(
-                f"environment {noun} {names} {verb} not set (or empty)", hint=_SET_HINT
-            )
-        url = base_url or source.get(ENV_BASE_URL, "").strip() or DEFAULT_BASE_URL
-        return cls(openid=openid, appkey=appkey, base_url=url)
+        return cls.resolve(base_url=base_url, env=env)
+
+
+def _first(*values: str | None) -> str:
+    """The first value that is not blank, stripped; ``""`` when there is none."""
+    return next((value.strip() for value in values if value and value.strip()), "")
+
+
+def _require(found: Mapping[str, str]) -> None:
+    """Raise MissingCredentials naming every variable whose value is still empty."""
+    missing = [name for name, value in found.items() if not value]
+    if missing:
+        names = " and ".join(missing)
+        noun, verb = ("variable", "is") if len(missing) == 1 else ("variables", "are")
+        raise MissingCredentials(
+            f"environment {noun} {names} {verb} not set (or empty)", hint=_SET_HINT
+        )
 
 
 def _check_base_url(url: str, redactor: Redactor) -> str:

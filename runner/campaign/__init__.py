@@ -9,7 +9,7 @@ from __future__ import annotations
 from runner.campaign._load import load_campaign
 from runner.campaign._model import (
     ApiSettings,
-    Audience,
+    AudienceSpec,
     Budget,
     Campaign,
     Customers,
@@ -29,7 +29,7 @@ from runner.campaign._schema import json_schema
 
 __all__ = [
     "ApiSettings",
-    "Audience",
+    "AudienceSpec",
     "Budget",
     "Campaign",
     "CustomerScope",

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from runner.api import ENV_APPKEY, ENV_BASE_URL, ENV_OPENID
 from runner.campaign._issue import Issue, join_path
 
 __all__ = [
@@ -36,12 +37,10 @@ __all__ = [
 APPKEY_PATH = "api.appkey"
 CREDENTIAL_PATHS = frozenset({"api.openid", APPKEY_PATH})
 ENV_DEFAULTS: dict[str, str] = {
-    "base_url": "WAIQIN_BASE_URL",
-    "openid": "WAIQIN_OPENID",
-    "appkey": "WAIQIN_APPKEY",
+    "base_url": ENV_BASE_URL,
+    "openid": ENV_OPENID,
+    "appkey": ENV_APPKEY,
 }
-
-ENV_APPKEY = ENV_DEFAULTS["appkey"]
 
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _LITERAL_APPKEY = (

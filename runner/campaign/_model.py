@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from runner.api import DEFAULT_BASE_URL, ENV_BASE_URL
 from runner.campaign._issue import line_of
 from runner.campaign._refs import cross_check
 from runner.campaign._types import (
@@ -53,11 +54,11 @@ from runner.campaign._types import (
 from runner.clock import beijing_today
 from runner.errors import Location
 from runner.keys import KeyKind
+from runner.sheets import SPREADSHEET_SUFFIXES, is_csv
 
 __all__ = [
-    "DEFAULT_BASE_URL",
     "ApiSettings",
-    "Audience",
+    "AudienceSpec",
     "Budget",
     "Campaign",
     "CustomerScope",
@@ -74,10 +75,6 @@ __all__ = [
     "Voucher",
     "beijing_today",
 ]
-
-DEFAULT_BASE_URL = "https://openapi.waiqin365.com"
-CSV_SUFFIXES = frozenset({".csv"})
-XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls"})
 
 
 class _Model(BaseModel):
@@ -96,8 +93,8 @@ class ApiSettings(_Model):
 
     base_url: BaseUrl = Field(
         DEFAULT_BASE_URL,
-        description="OpenAPI address from the admin console (default WAIQIN_BASE_URL or "
-        "https://openapi.waiqin365.com).",
+        description=f"OpenAPI address from the admin console (default {ENV_BASE_URL} or "
+        f"{DEFAULT_BASE_URL}).",
     )
     openid: Text | None = Field(
         None, description="The tenant's openid, e.g. ${WAIQIN_OPENID} (default WAIQIN_OPENID)."
@@ -140,8 +137,9 @@ class Budget(_Model):
 # --- audiences ------------------------------------------------------------------------------
 
 
-class Audience(_Model):
-    """A customer spreadsheet and how its columns map to our names."""
+class AudienceSpec(_Model):
+    """An ``audiences`` entry: which customer spreadsheet, and how its columns map to our
+    names (:func:`runner.sheets.read_audience` reads it into an ``AudienceTable``)."""
 
     file: Text = Field(description="CSV or XLSX file, relative to the campaign file.")
     sheet: SheetRef | None = Field(
@@ -163,8 +161,8 @@ class Audience(_Model):
     @field_validator("file")
     @classmethod
     def _known_suffix(cls, value: str) -> str:
-        if Path(value).suffix.lower() not in CSV_SUFFIXES | XLSX_SUFFIXES:
-            known = ", ".join(sorted(CSV_SUFFIXES | XLSX_SUFFIXES))
+        if Path(value).suffix.lower() not in SPREADSHEET_SUFFIXES:
+            known = ", ".join(sorted(SPREADSHEET_SUFFIXES))
             raise fail(
                 f"{value!r} is not a spreadsheet file ({known})", "Export it as XLSX or CSV."
             )
@@ -174,7 +172,7 @@ class Audience(_Model):
     @classmethod
     def _sheet_for_xlsx(cls, value: str | int | None, info: ValidationInfo) -> str | int | None:
         file = info.data.get("file")
-        if value is not None and isinstance(file, str) and _is_csv(file):
+        if value is not None and isinstance(file, str) and is_csv(file):
             raise fail("sheet applies only to XLSX files", "Remove `sheet:` for a CSV file.")
         return value
 
@@ -182,7 +180,7 @@ class Audience(_Model):
     @classmethod
     def _encoding_for_csv(cls, value: str, info: ValidationInfo) -> str:
         file = info.data.get("file")
-        if value != "auto" and isinstance(file, str) and not _is_csv(file):
+        if value != "auto" and isinstance(file, str) and not is_csv(file):
             raise fail("encoding applies only to CSV files", "Remove `encoding:` for XLSX.")
         return value
 
@@ -205,17 +203,13 @@ class Audience(_Model):
     @property
     def kind(self) -> Literal["csv", "xlsx"]:
         """``csv`` or ``xlsx`` (any Excel workbook), from the file suffix."""
-        return "csv" if _is_csv(self.file) else "xlsx"
+        return "csv" if is_csv(self.file) else "xlsx"
 
     @property
     def path(self) -> Path:
         """The spreadsheet's path, resolved relative to the campaign file."""
         base = self._base_dir if self._base_dir is not None else Path.cwd()
         return (base / self.file).resolve()
-
-
-def _is_csv(file: str) -> bool:
-    return Path(file).suffix.lower() in CSV_SUFFIXES
 
 
 # --- customers ------------------------------------------------------------------------------
@@ -541,7 +535,7 @@ class Campaign(_Model):
         "(default: state/ next to it); --state-dir overrides it.",
     )
     budget: Budget | None = Field(None, description="Optional guards checked when planning.")
-    audiences: dict[Key, Audience] = Field(
+    audiences: dict[Key, AudienceSpec] = Field(
         default_factory=dict, description="Customer spreadsheets, by key."
     )
     vouchers: dict[Key, Voucher] = Field(min_length=1, description="Vouchers to create, by key.")

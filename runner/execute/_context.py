@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from runner.api import VoucherClient
 from runner.errors import Location, RunnerError
 from runner.execute._progress import ProgressSink
-from runner.execute._throttle import AdaptiveThrottle
+from runner.execute._rate_limit import AdaptiveThrottle
 from runner.ledger import Ledger
 
 __all__ = ["ExecSettings", "RunContext"]

@@ -23,16 +23,17 @@ from runner.plan._checks import (
     limits,
     one_key_kind,
     voucher_counts,
+    wire_problems,
 )
 from runner.plan._expand import GrantLine, combine, explode_jobs, select_line
 from runner.plan._ids import fingerprint, plan_hash
 from runner.plan._model import Plan, PlannedVoucher
-from runner.sheets import Audience, read_audience
+from runner.sheets import AudienceTable, read_audience
 
 __all__ = ["build_plan", "load_plan", "read_audiences"]
 
 
-def build_plan(campaign: Campaign, audiences: Mapping[str, Audience]) -> Plan:
+def build_plan(campaign: Campaign, audiences: Mapping[str, AudienceTable]) -> Plan:
     """The plan for a campaign whose audiences were read; raises InvalidInput on problems."""
     plan, problems = _assemble(campaign, audiences, failed=frozenset())
     if problems or plan is None:
@@ -63,9 +64,9 @@ def load_plan(
     return campaign, plan
 
 
-def read_audiences(campaign: Campaign) -> tuple[dict[str, Audience], list[Problem]]:
+def read_audiences(campaign: Campaign) -> tuple[dict[str, AudienceTable], list[Problem]]:
     """Every audience that reads cleanly, and the problems of those that do not."""
-    audiences: dict[str, Audience] = {}
+    audiences: dict[str, AudienceTable] = {}
     problems: list[Problem] = []
     for name, spec in campaign.audiences.items():
         try:
@@ -98,7 +99,7 @@ class _Work:
 
 
 def _assemble(
-    campaign: Campaign, audiences: Mapping[str, Audience], *, failed: frozenset[str]
+    campaign: Campaign, audiences: Mapping[str, AudienceTable], *, failed: frozenset[str]
 ) -> tuple[Plan | None, list[Problem]]:
     """Expand, check and hash; vouchers whose audiences failed are not cross-checked."""
     work = _Work()
@@ -130,7 +131,7 @@ def _assemble(
 
 
 def _select(
-    campaign: Campaign, audiences: Mapping[str, Audience], failed: frozenset[str], work: _Work
+    campaign: Campaign, audiences: Mapping[str, AudienceTable], failed: frozenset[str], work: _Work
 ) -> None:
     """Run every grant line; lines of audiences that failed to read make vouchers incomplete."""
     order = {key: index for index, key in enumerate(campaign.vouchers)}
@@ -167,7 +168,8 @@ def _voucher(
     campaign: Campaign,
     work: _Work,
 ) -> PlannedVoucher:
-    """The voucher's complete addVoucherInfo payload, checked against its planned grants."""
+    """The voucher's complete addVoucherInfo payload, checked against its planned grants
+    and against the API's request model."""
     resolved = limits(voucher, counts, campaign.location)
     work.problems += resolved.problems
     work.warnings += resolved.warnings
@@ -180,6 +182,7 @@ def _voucher(
         listed = customer_list(voucher, own, campaign.location)
         work.problems += listed.problems
         payload.update(listed.fields)
+    work.problems += wire_problems(voucher.key, payload, campaign.location)
     return PlannedVoucher(
         voucher.key, payload, resolved.num, resolved.each_cm_num, fingerprint(payload)
     )

@@ -3,7 +3,8 @@
 These rules need the spreadsheets, so the campaign model cannot check them: the limits
 ``each_customer_limit`` and ``total`` against what the plan grants (and the API's
 NUMERIC(5) cap), vouchers with no planned grant, the customer list of a ``specific``
-voucher (``cmId``/``cmCode``), and the budget guard.
+voucher (``cmId``/``cmCode``), the budget guard, and the finished payload against the
+API's own request model (:func:`wire_problems`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import polars as pl
+from pydantic import ValidationError
 
+from runner.api import AddVoucherRequest
 from runner.campaign import Campaign, DiscountRatio, Voucher
 from runner.errors import Location, Problem
 
@@ -28,12 +31,18 @@ __all__ = [
     "limits",
     "list_kind",
     "voucher_counts",
+    "wire_problems",
 ]
 
 MAX_COUNT = 99_999  # num and eachCmNum are NUMERIC(5)
 Locate = Callable[[str], Location]
 
 _LIST_FIELDS: Mapping[str, str] = {"cm_id": "cmId", "cm_code": "cmCode"}
+_WIRE_HINT = (
+    "Nothing was sent. The runner built a payload its own addVoucherInfo request model "
+    "refuses: check this voucher's values against the vendor document, and report it as a "
+    "bug of campaign-runner if they are right."
+)
 _SPLIT_HINT = "Split the customers over two vouchers (two keys), each under 99999, and run again."
 
 
@@ -304,3 +313,36 @@ def budget_check(
         "Grant fewer vouchers, lower their value, or raise the budget, and run again.",
     )
     return [problem], notes
+
+
+def wire_problems(key: str, payload: Mapping[str, object], locate: Locate) -> list[Problem]:
+    """Problems with a voucher's finished addVoucherInfo payload, at ``vouchers.<key>``.
+
+    The payload is validated by wire names only (a snake_case or misspelt name is an
+    unknown field) against :class:`~runner.api.AddVoucherRequest`, the model the run
+    sends it through; a value the model would send differently is a problem too, since
+    the plan's fingerprint is taken from the payload as built.
+    """
+    at = locate(f"vouchers.{key}")
+    try:
+        request = AddVoucherRequest.model_validate(dict(payload), by_alias=True, by_name=False)
+    except ValidationError as err:
+        return [_refused(key, error, at) for error in err.errors(include_url=False)]
+    sent = request.to_wire()
+    changed = sorted(n for n in {*payload, *sent} if payload.get(n) != sent.get(n))
+    return [_changed(key, name, payload.get(name), sent.get(name), at) for name in changed]
+
+
+def _refused(key: str, error: Mapping[str, object], at: Location) -> Problem:
+    loc = error.get("loc")
+    name = ".".join(str(part) for part in loc) if isinstance(loc, tuple) and loc else "payload"
+    message = f"voucher {key!r}: addVoucherInfo field {name!r}: {error.get('msg')}"
+    return Problem(message, at, _WIRE_HINT)
+
+
+def _changed(key: str, name: str, built: object, sent: object, at: Location) -> Problem:
+    message = (
+        f"voucher {key!r}: addVoucherInfo field {name!r} is planned as {built!r} "
+        f"but would be sent as {sent!r}"
+    )
+    return Problem(message, at, _WIRE_HINT)

@@ -18,7 +18,7 @@ from runner.errors import Location, Problem
 from runner.plan._checks import list_kind
 from runner.plan._ids import job_ids
 from runner.plan._model import JOB_COLUMNS, JOB_SCHEMA
-from runner.sheets import ROW, Audience, check_quantity
+from runner.sheets import ROW, AudienceTable, check_quantity
 
 __all__ = ["LINE_SCHEMA", "GrantLine", "combine", "explode_jobs", "select_line"]
 
@@ -57,7 +57,7 @@ class GrantLine:
     index: int
     voucher_key: str
     voucher_order: int
-    audience: Audience
+    audience: AudienceTable
     where: str | None
     quantity: int | str
 
@@ -154,7 +154,7 @@ def _quantity(
 
 
 def _too_large(
-    chosen: pl.DataFrame, column: str, audience: Audience, at: Location
+    chosen: pl.DataFrame, column: str, audience: AudienceTable, at: Location
 ) -> list[Problem]:
     """Digit-only quantities too long to be a count (they would overflow Int64)."""
     bad = chosen.filter(pl.col(column).cast(pl.Int64, strict=False).is_null())

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from runner.sheets import Audience
+from runner.sheets import AudienceTable
 
 __all__ = ["JOB_COLUMNS", "JOB_SCHEMA", "Plan", "PlannedVoucher"]
 
@@ -47,7 +47,7 @@ class Plan:
     campaign: str
     vouchers: tuple[PlannedVoucher, ...]
     jobs: pl.DataFrame
-    audiences: Mapping[str, Audience]
+    audiences: Mapping[str, AudienceTable]
     plan_hash: str
     warnings: tuple[str, ...] = ()
 

@@ -29,23 +29,22 @@ from runner.sheets.checks import (
 )
 from runner.sheets.csvfile import read_csv_grid
 from runner.sheets.grid import RawGrid
+from runner.sheets.suffixes import CSV_SUFFIXES, XLS_SUFFIXES, XLSX_SUFFIXES
 from runner.sheets.text import WHITESPACE, Encoding, trim_expr
 from runner.sheets.xlsxfile import read_xlsx_grid
 
-__all__ = ["ID_KINDS", "ROW", "Audience", "KeyKind", "check_quantity", "read_audience"]
+__all__ = ["ID_KINDS", "ROW", "AudienceTable", "KeyKind", "check_quantity", "read_audience"]
 
 ID_KINDS: frozenset[str] = frozenset(KEY_KINDS)
 ROW = "_row"
 
-_CSV_SUFFIXES = frozenset({".csv", ".txt"})
-_XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 
 
 @dataclass(frozen=True)
-class Audience:
-    """The customers of one spreadsheet.
+class AudienceTable:
+    """An audience as read: the checked customer rows of one spreadsheet.
 
     ``frame`` has only pl.String columns: the file's own columns (named by their header
     text; an empty header becomes ``column_N``, a repeated one ``NAME_duplicated_K``),
@@ -73,7 +72,7 @@ def read_audience(
     sheet: str | int | None = None,
     encoding: Encoding = "auto",
     yaml_path: str | None = None,
-) -> Audience:
+) -> AudienceTable:
     """Read and check one audience file; raise one InvalidInput listing every problem.
 
     ``columns`` maps our names to header texts and must map ``key``. ``sheet`` is a sheet
@@ -95,11 +94,11 @@ def read_audience(
     if problems:
         raise InvalidInput(problems, source=file)
     frame = frame.with_columns(pl.col(column).alias(ours) for ours, column in found.items())
-    return Audience(name, path, grid.sheet, key, frame, dict(found), grid.encoding)
+    return AudienceTable(name, path, grid.sheet, key, frame, dict(found), grid.encoding)
 
 
 def check_quantity(
-    audience: Audience, column_name: str, *, yaml_path: str | None = None
+    audience: AudienceTable, column_name: str, *, yaml_path: str | None = None
 ) -> list[Problem]:
     """Problems for cells of the mapped column ``column_name`` that are not digits only.
 
@@ -183,11 +182,11 @@ def _kind(path: Path) -> tuple[str, Problem | None]:
         reason = exc.strerror or type(exc).__name__
         return "", Problem(f"cannot read the file: {reason}", where, _PATH_HINT)
     suffix = path.suffix.lower()
-    if suffix in _XLSX_SUFFIXES or (suffix not in _CSV_SUFFIXES and magic == _ZIP_MAGIC):
+    if suffix in XLSX_SUFFIXES or (suffix not in CSV_SUFFIXES and magic == _ZIP_MAGIC):
         return "xlsx", None
-    if suffix in _CSV_SUFFIXES:
+    if suffix in CSV_SUFFIXES:
         return "csv", None
-    if magic == _OLE_MAGIC or suffix == ".xls":
+    if magic == _OLE_MAGIC or suffix in XLS_SUFFIXES:
         return "", Problem("the file is an old .xls workbook", where, _XLS_HINT)
     return "", Problem(f"unsupported file type {suffix or '(none)'!r}", where, _TYPE_HINT)
 

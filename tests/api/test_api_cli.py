@@ -88,11 +88,12 @@ def test_refused_connection_is_not_sent_exit_1_without_secrets(
         "all_proxy",
     ):
         monkeypatch.delenv(name, raising=False)
-    with socket.socket() as sock:  # find a port nobody listens on
+    with socket.socket() as sock:  # bound, never listening: refused, and no one else's
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    argv = ["api", "finishVoucher", '{"voucherId":"1"}', "--base-url", f"http://127.0.0.1:{port}"]
-    code, out, err = run(argv, capsys)
+        url = f"http://127.0.0.1:{port}"
+        argv = ["api", "finishVoucher", '{"voucherId":"1"}', "--base-url", url]
+        code, out, err = run(argv, capsys)
     assert code == 1
     assert "not sent" in err
     assert APPKEY not in out + err

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+from typing import Any
 
 import pytest
 import structlog
+from pydantic import SecretStr
 
 from runner import logs
 from runner.api import DEFAULT_BASE_URL, Credentials
@@ -43,6 +45,84 @@ def test_from_env_defaults_to_the_process_environment(monkeypatch: pytest.Monkey
     monkeypatch.setenv("WAIQIN_APPKEY", APPKEY)
     monkeypatch.delenv("WAIQIN_BASE_URL", raising=False)
     assert Credentials.from_env().openid == "from-process-env"
+
+
+FULL_ENV = {
+    "WAIQIN_OPENID": "env-openid",
+    "WAIQIN_APPKEY": "env-appkey",
+    "WAIQIN_BASE_URL": "https://env.example",
+}
+
+
+@pytest.mark.parametrize(
+    ("given", "env", "expected"),
+    [
+        pytest.param({}, FULL_ENV, ("env-openid", "env-appkey", "https://env.example"), id="env"),
+        pytest.param(
+            {"openid": OPENID, "appkey": APPKEY, "base_url": "https://given.example/"},
+            FULL_ENV,
+            (OPENID, APPKEY, "https://given.example"),
+            id="given-beats-env",
+        ),
+        pytest.param(
+            {"openid": OPENID},
+            FULL_ENV,
+            (OPENID, "env-appkey", "https://env.example"),
+            id="env-fills-the-gaps",
+        ),
+        pytest.param(
+            {"openid": OPENID, "appkey": APPKEY},
+            {},
+            (OPENID, APPKEY, DEFAULT_BASE_URL),
+            id="default-base-url-last",
+        ),
+        pytest.param(
+            {"openid": " ", "appkey": "", "base_url": "  "},
+            FULL_ENV,
+            ("env-openid", "env-appkey", "https://env.example"),
+            id="blank-is-not-given",
+        ),
+        pytest.param(
+            {"openid": f" {OPENID} ", "appkey": SecretStr(f"{APPKEY}\n")},
+            {"WAIQIN_BASE_URL": "   "},
+            (OPENID, APPKEY, DEFAULT_BASE_URL),
+            id="secret-str-and-blanks-trimmed",
+        ),
+    ],
+)
+def test_resolve_precedence(
+    given: dict[str, Any], env: dict[str, str], expected: tuple[str, str, str]
+) -> None:
+    """A given value beats its WAIQIN_* variable, which beats the default base URL."""
+    creds = Credentials.resolve(env=env, **given)
+    assert (creds.openid, creds.appkey, creds.base_url) == expected
+
+
+def test_resolve_names_only_what_is_still_missing() -> None:
+    """An openid given by the caller is not reported; the missing appkey variable is."""
+    with pytest.raises(MissingCredentials) as info:
+        Credentials.resolve(openid=OPENID, env={"WAIQIN_BASE_URL": "https://env.example"})
+    assert "WAIQIN_APPKEY" in info.value.message
+    assert "WAIQIN_OPENID" not in info.value.message
+
+
+def test_resolve_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without env, os.environ fills what the caller left out."""
+    monkeypatch.setenv("WAIQIN_APPKEY", "process-appkey")
+    monkeypatch.setenv("WAIQIN_BASE_URL", "https://process.example")
+    creds = Credentials.resolve(openid=OPENID)
+    assert (creds.appkey, creds.base_url) == ("process-appkey", "https://process.example")
+
+
+def test_from_env_is_resolve_without_given_values() -> None:
+    """from_env with a base_url equals resolve with that base_url and nothing else given."""
+    via_env = Credentials.from_env(FULL_ENV, base_url="http://127.0.0.1:9")
+    via_resolve = Credentials.resolve(base_url="http://127.0.0.1:9", env=FULL_ENV)
+    assert (via_env, via_env.appkey, via_env.base_url) == (
+        via_resolve,
+        via_resolve.appkey,
+        via_resolve.base_url,
+    )
 
 
 def test_missing_appkey_is_named() -> None:

@@ -40,7 +40,7 @@ def test_schema_top_level_structure() -> None:
 def test_every_object_forbids_unknown_keys() -> None:
     """Every model definition sets additionalProperties: false, like the loader."""
     defs = json_schema()["$defs"]
-    assert {"Voucher", "Audience", "Grant", "ApiSettings", "CustomerScope"} <= set(defs)
+    assert {"Voucher", "AudienceSpec", "Grant", "ApiSettings", "CustomerScope"} <= set(defs)
     for name, definition in defs.items():
         assert definition["additionalProperties"] is False, name
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from runner.plan._expand import GrantLine, combine, explode_jobs, select_line
 from runner.plan._model import JOB_COLUMNS
-from runner.sheets import Audience
+from runner.sheets import AudienceTable
 from tests.plan.helpers import audience, locate
 
 EAST = audience(
@@ -21,7 +21,7 @@ EAST = audience(
 
 
 def _line(
-    aud: Audience = EAST,
+    aud: AudienceTable = EAST,
     *,
     where: str | None = None,
     quantity: int | str = 1,

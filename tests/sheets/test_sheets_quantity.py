@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runner.sheets import Audience, check_quantity, read_audience
+from runner.sheets import AudienceTable, check_quantity, read_audience
 
 from .helpers import Cell, write_csv, write_xlsx
 
 
-def audience(tmp_path: Path, quantities: list[str]) -> Audience:
+def audience(tmp_path: Path, quantities: list[str]) -> AudienceTable:
     lines = ["客户编码,数量"] + [f"C{i},{q}" for i, q in enumerate(quantities)]
     path = write_csv(tmp_path / "q.csv", "\n".join(lines) + "\n")
     return read_audience("q", path, key="cm_code", columns={"cm_code": "客户编码", "qty": "数量"})

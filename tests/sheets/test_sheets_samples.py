@@ -10,7 +10,7 @@ from types import ModuleType
 import polars as pl
 import pytest
 
-from runner.sheets import Audience, check_quantity, read_audience
+from runner.sheets import AudienceTable, check_quantity, read_audience
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 COLUMNS = {
@@ -24,7 +24,7 @@ COLUMNS = {
 FILES = ["customers_east.xlsx", "customers_north.csv", "sandbox_customers.csv"]
 
 
-def load(name: str) -> Audience:
+def load(name: str) -> AudienceTable:
     return read_audience(name, SAMPLES / name, key="cm_id", columns=COLUMNS)
 
 

@@ -1,8 +1,8 @@
-"""The pacing hook the client calls around every HTTP attempt.
+"""The pacing port: the hook the client calls around every HTTP attempt.
 
-The executor supplies an adaptive implementation (rate, pauses after pushback); the
-client only promises to wrap each attempt, every pagination page included, in
-``async with throttle.slot():`` and to report how it went.
+The executor supplies the adaptive implementation (``runner.execute.AdaptiveThrottle``:
+rate, pauses after pushback); the client only promises to wrap each attempt, every
+pagination page included, in ``async with throttle.slot():`` and to report how it went.
 """
 
 from __future__ import annotations
