@@ -10,6 +10,7 @@ import pytest
 
 from runner.campaign import Campaign, load_campaign
 from runner.errors import InvalidInput, Problem
+from tests.builders import write_campaign_file
 
 TODAY = date(2027, 1, 15)
 ENV = {"WAIQIN_OPENID": "open-123456", "WAIQIN_APPKEY": "k3y-S3cr3t-value"}
@@ -60,11 +61,7 @@ grants:
 
 def write(tmp_path: Path, text: str, name: str = "campaign.yaml") -> Path:
     """Write ``text`` as a UTF-8 campaign file in a ``campaigns`` sub-folder."""
-    folder = tmp_path / "campaigns"
-    folder.mkdir(exist_ok=True)
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_campaign_file(tmp_path / "campaigns" / name, text)
 
 
 def load_text(

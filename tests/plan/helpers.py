@@ -10,11 +10,11 @@ import polars as pl
 
 from runner.clock import beijing_today
 from runner.errors import Location
-from runner.sheets import ROW, Audience, KeyKind
+from runner.sheets import ROW, AudienceTable, KeyKind
+from tests.builders import AUDIENCE_HEADER, campaign_yaml, write_audience_csv, write_campaign_file
 
 TODAY = date(2026, 11, 28)  # what load_plan is told; the vouchers' dates are after it
 START, END = "2027-03-01", "2027-03-31"
-HEADER = ("客户ID", "客户编码", "客户名称", "客户等级", "数量")
 ID_A = "6856083179295188426"  # 19 digits, beyond 2**53
 ID_B = "8833956197749704288"
 ID_C = "9139133117350330302"
@@ -30,12 +30,10 @@ ROWS: tuple[tuple[str, str, str, str, str], ...] = (
 
 
 def write_csv(
-    path: Path, rows: Sequence[Sequence[str]] = ROWS, header: Sequence[str] = HEADER
+    path: Path, rows: Sequence[Sequence[str]] = ROWS, header: Sequence[str] = AUDIENCE_HEADER
 ) -> Path:
     """A UTF-8 CSV with the given header and rows (every value written as text)."""
-    lines = [",".join(header), *(",".join(row) for row in rows)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return write_audience_csv(path, rows, header)
 
 
 AUDIENCE = """  east:
@@ -100,20 +98,19 @@ def campaign_text(
     top: str = "",
 ) -> str:
     """A whole campaign file; defaults: one specific voucher granted qty to the east CSV."""
-    return (
-        f"campaign: test-plan\n{top}"
-        f"audiences:\n{audiences if audiences is not None else AUDIENCE.format(key=key)}"
-        f"vouchers:\n{vouchers if vouchers is not None else voucher()}"
-        f"grants:\n{grants if grants is not None else grant()}"
+    return campaign_yaml(
+        "test-plan",
+        top=top,
+        audiences=audiences if audiences is not None else AUDIENCE.format(key=key),
+        vouchers=vouchers if vouchers is not None else voucher(),
+        grants=grants if grants is not None else grant(),
     )
 
 
 def write_campaign(folder: Path, text: str, rows: Sequence[Sequence[str]] = ROWS) -> Path:
     """campaign.yaml plus customers.csv (the default audience file) in ``folder``."""
     write_csv(folder / "customers.csv", rows)
-    path = folder / "campaign.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_campaign_file(folder / "campaign.yaml", text)
 
 
 def line_of(path: Path, needle: str) -> int:
@@ -130,7 +127,7 @@ def audience(
     name: str = "east",
     key: KeyKind = "cm_code",
     path: str = "east.csv",
-) -> Audience:
+) -> AudienceTable:
     """An in-memory audience: mapped columns (our names) with the given values, rows 2..n+1."""
     frame = pl.DataFrame(
         {ours: list(values) for ours, values in columns.items()},
@@ -138,7 +135,7 @@ def audience(
     )
     frame = frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(ROW))
     mapping = {ours: f"header {ours}" for ours in columns}
-    return Audience(name, Path(path), None, key, frame, mapping, None)
+    return AudienceTable(name, Path(path), None, key, frame, mapping, None)
 
 
 def locate(yaml_path: str) -> Location:

@@ -52,10 +52,9 @@ def test_state_survives_a_restart_from_the_state_file(tmp_path: Path, clock: Man
         api = Api(first.base_url)
         voucher_id = api.create()
         api.ok("receiveVoucherInfo", {"voucherId": voucher_id, "cmId": CUSTOMERS[0].id})
-        port = first.port
     saved = json.loads(state_file.read_text(encoding="utf-8"))
     assert [v["id"] for v in saved["vouchers"]] == [voucher_id]
-    with running_sandbox(**config, port=port) as second:
+    with running_sandbox(**config) as second:  # on a port of its own: only the file is shared
         api = Api(second.base_url)
         state = inspect(second.base_url)
         again = api.refused(

@@ -9,6 +9,7 @@ import pytest
 
 from runner.cli import main
 from runner.ledger import Ledger, campaign_dir
+from tests.builders import write_campaign_file
 from tests.ledger.helpers import CAMPAIGN, reach_job, seed, table_dump
 
 CAMPAIGN_TEXT = f"""\
@@ -49,8 +50,7 @@ def _exit_code(argv: list[str]) -> int:
 @pytest.fixture
 def campaign(tmp_path: Path) -> Path:
     """A campaign file whose ledger (in tmp_path/state) holds j1 in review and j2 done."""
-    path = tmp_path / "campaign.yaml"
-    path.write_text(CAMPAIGN_TEXT, encoding="utf-8")
+    path = write_campaign_file(tmp_path / "campaign.yaml", CAMPAIGN_TEXT)
     with Ledger.open(tmp_path / "state", CAMPAIGN, command="test") as ledger:
         seed(ledger, "j1", "j2")
         ledger.mark_sending("j1", "m-1")
@@ -104,8 +104,7 @@ def test_campaign_that_never_ran_exits_0_and_creates_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Listing a campaign without a ledger exits 0 and writes no state."""
-    path = tmp_path / "campaign.yaml"
-    path.write_text(CAMPAIGN_TEXT, encoding="utf-8")
+    path = write_campaign_file(tmp_path / "campaign.yaml", CAMPAIGN_TEXT)
     state = tmp_path / "nowhere"
     argv = ["review", str(path), "--state-dir", str(state), "--json"]
     assert _exit_code(argv) == 0

@@ -66,9 +66,11 @@ def test_state_dir_defaults_to_the_campaign_folder_not_the_working_directory(
 ) -> None:
     """Without options the state dir is state/ beside the campaign file, from any cwd."""
     campaign = _campaign(tmp_path)
-    monkeypatch.chdir("/")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
     assert resolve_state_dir(campaign, None) == (tmp_path / "c" / "state").resolve()
-    assert resolve_state_dir(campaign, Path("x")) == Path("/x")
+    assert resolve_state_dir(campaign, Path("x")) == (elsewhere / "x").resolve()
 
 
 def test_state_dir_key_is_relative_to_the_campaign_file(tmp_path: Path) -> None:
