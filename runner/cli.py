@@ -14,13 +14,30 @@ import asyncio
 import json
 import sys
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from runner import __version__, api, logs, report
+from runner import __version__, api, logs
 from runner.errors import ExitCode, RunnerError
+from runner.ops import RunOptions
+from runner.outputs import console, hints
+from runner.summaries import (
+    OUTPUTS,
+    AdoptSummary,
+    ErrorReport,
+    ProblemView,
+    output_schema,
+    to_json,
+)
+
+if TYPE_CHECKING:
+    from runner.campaign import Campaign
+    from runner.ledger import SyncReport
+    from runner.ops.adopt import Adoption
+    from runner.plan import Plan
 
 __all__ = ["cli", "main"]
 
@@ -52,13 +69,13 @@ def cli(ctx: click.Context, log_format: logs.LogFormat, log_level: str) -> None:
 
 def _render_error(err: RunnerError, json_mode: bool) -> None:
     if json_mode:
-        payload: dict[str, Any] = {
-            "error": type(err).__name__,
-            "exit_code": int(err.exit_code),
-            "message": err.message,
-            "problems": [p.as_dict() for p in err.problems()],
-        }
-        click.echo(json.dumps(payload, ensure_ascii=False), err=True)
+        report = ErrorReport(
+            error=type(err).__name__,
+            exit_code=int(err.exit_code),
+            message=err.message,
+            problems=[ProblemView.model_validate(p.as_dict()) for p in err.problems()],
+        )
+        click.echo(to_json(report), err=True)
         return
     click.secho(f"error: {err.message}", fg="red", err=True)
     problems = err.problems()
@@ -81,14 +98,14 @@ def _render_crash(exc: Exception, json_mode: bool) -> None:
         "ledger recorded stays recorded; a rerun resumes where this one stopped."
     )
     if json_mode:
-        payload = {
-            "error": type(exc).__name__,
-            "exit_code": int(ExitCode.FAILED),
-            "message": f"the runner crashed: {exc}",
-            "hint": hint,
-            "traceback": trace,
-        }
-        click.echo(json.dumps(payload, ensure_ascii=False), err=True)
+        report = ErrorReport(
+            error=type(exc).__name__,
+            exit_code=int(ExitCode.FAILED),
+            message=f"the runner crashed: {exc}",
+            hint=hint,
+            traceback=trace,
+        )
+        click.echo(to_json(report), err=True)
         return
     click.echo(trace, err=True, nl=False)
     click.secho(f"error: the runner crashed: {type(exc).__name__}: {exc}", fg="red", err=True)
@@ -128,11 +145,19 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
 
 @cli.command("schema")
-def schema_command() -> None:
-    """Print the campaign file's JSON Schema (for editors via yaml-language-server)."""
+@click.option(
+    "--output",
+    "output",
+    type=click.Choice(sorted(OUTPUTS)),
+    help="Print the JSON Schema of this command's --json output instead.",
+)
+def schema_command(output: str | None) -> None:
+    """Print the campaign file's JSON Schema (for editors via yaml-language-server), or
+    with --output NAME the schema of a command's --json output (for schedulers)."""
     from runner.campaign import json_schema
 
-    click.echo(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+    schema = json_schema() if output is None else output_schema(output)
+    click.echo(json.dumps(schema, ensure_ascii=False, indent=2))
 
 
 @cli.command("api")
@@ -191,7 +216,7 @@ def api_command(operation: str, payload: str, base_url: str | None, timeout_s: f
 )
 def sandbox_command(**options: Any) -> int:
     """Serve the voucher API simulator in the foreground until Ctrl-C."""
-    from runner.sandbox._serve import serve
+    from runner.sandbox import serve
 
     return serve(**options, echo=click.echo)
 
@@ -215,49 +240,12 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def _ask(campaign: Any, plan: Any, diff: Any) -> bool:
-    from runner.plan import print_preview, summarize
+def _ask(campaign: Campaign, plan: Plan, diff: SyncReport) -> bool:
+    from runner.ops.plan import summarize
+    from runner.outputs.preview import print_preview
 
     print_preview(summarize(campaign, plan, rate=float(campaign.api.rate), diff=diff))
     return click.confirm("Launch this campaign now?", default=False)
-
-
-def _cmd(command: str, campaign_file: Path, state_dir: Path | None, *extra: str) -> str:
-    """A command line to suggest, with the --state-dir the user gave (if any)."""
-    parts = ["runner", command, str(campaign_file)]
-    if state_dir is not None:
-        parts += ["--state-dir", str(state_dir)]
-    return " ".join([*parts, *extra])
-
-
-def _run_hints(result: Any, campaign_file: Path, state_dir: Path | None) -> list[str]:
-    where = Path(str(result.summary.get("ledger_file"))).parent
-    hints = [f"results: {where / 'results.csv'} (and results.xlsx)"]
-    dropped = result.summary.get("no_longer_planned") or {}
-    if dropped.get("done"):
-        hints.append(
-            f"{dropped['done']} grant(s) made earlier are no longer in the campaign: kept, never "
-            "revoked (results.csv: planned = no longer)"
-        )
-    if result.exit_code == ExitCode.FAILED:
-        hints.append(
-            f"failures: {where / 'failures.csv'}; fix the cause, then "
-            f"`{_cmd('retry-failed', campaign_file, state_dir)}`"
-        )
-    if result.exit_code == ExitCode.REVIEW:
-        hints.append(
-            f"some outcomes need a person: `{_cmd('review', campaign_file, state_dir)}` shows "
-            "them with "
-            "their evidence and records your decision"
-        )
-    for error in result.summary.get("last_errors") or []:
-        hints.append(f"last error: {error}")
-    if result.exit_code in (ExitCode.ENVIRONMENT, ExitCode.INTERRUPTED):
-        hints.append(
-            f"resume with `{_cmd('run', campaign_file, state_dir, '--yes')}`: it continues "
-            "where it stopped"
-        )
-    return hints
 
 
 def _launch(
@@ -268,7 +256,7 @@ def _launch(
     as_json: bool,
     retry: bool,
 ) -> int:
-    from runner.runs import RunOptions, run_campaign
+    from runner.ops.run import run_campaign
 
     options = RunOptions(
         state_dir=state_dir,
@@ -278,9 +266,8 @@ def _launch(
         retry_failed=retry,
     )
     result = run_campaign(campaign_file, options)
-    report.print_summary(
-        result.summary, as_json=as_json, hints=_run_hints(result, campaign_file, state_dir)
-    )
+    shown = hints.run_hints(result.exit_code, result.summary, campaign_file, state_dir)
+    console.print_summary(result.summary, as_json=as_json, hints=shown)
     return result.exit_code
 
 
@@ -319,23 +306,11 @@ def retry_failed_command(
 @_json_opt
 def status_command(campaign_file: Path, state_dir: Path | None, as_json: bool) -> int:
     """Show per voucher and state what the ledger holds, and what a rerun would do."""
-    from runner.runs import status
+    from runner.ops.status import status
 
-    summary = status(campaign_file, state_dir)
-    rerun: Any = summary["rerun_would"]
-    hints = [f"`runner run` would grant {rerun['grant']}; {rerun['already_done']} already done"]
-    if rerun["failed_for_retry_failed"]:
-        hints.append(
-            f"{rerun['failed_for_retry_failed']} failed: `runner retry-failed` tries again"
-        )
-    if rerun["review"]:
-        hints.append(
-            f"{rerun['review']} need review: a person decides with "
-            f"`{_cmd('review', campaign_file, state_dir)}`"
-        )
-    refuses: Any = summary.get("run_refuses") or []
-    hints += [f"`runner run` would refuse: {p['message']}" for p in refuses]
-    report.print_summary(summary, as_json=as_json, hints=hints)
+    report = status(campaign_file, state_dir)
+    shown = hints.status_hints(report, campaign_file, state_dir)
+    console.print_summary(report, as_json=as_json, hints=shown)
     return ExitCode.OK
 
 
@@ -345,10 +320,10 @@ def status_command(campaign_file: Path, state_dir: Path | None, as_json: bool) -
 @_json_opt
 def verify_command(campaign_file: Path, state_dir: Path | None, as_json: bool) -> int:
     """Compare the remote granted instances with the ledger, per customer (read-only)."""
-    from runner.runs import RunOptions, verify_campaign
+    from runner.ops.verify import verify_campaign
 
     result = verify_campaign(campaign_file, RunOptions(state_dir=state_dir))
-    report.print_summary(result.summary, as_json=as_json, hints=[])
+    console.print_summary(result.summary, as_json=as_json, hints=[])
     return result.exit_code
 
 
@@ -363,19 +338,16 @@ def plan_command(campaign_file: Path, state_dir: Path | None, as_json: bool) -> 
     Exit codes: 0 the plan is valid, 2 invalid input or a plan `run` would refuse
     (every problem is listed).
     """
-    from runner.plan import preview_campaign, print_preview
+    from runner.ops.plan import preview_campaign
+    from runner.outputs.preview import print_preview
 
-    summary, directory = preview_campaign(campaign_file, state_dir)
+    result = preview_campaign(campaign_file, state_dir)
     if as_json:
-        click.echo(json.dumps(summary, ensure_ascii=False))
-    else:
-        print_preview(summary)
-        click.echo(
-            f"preview files: {directory}/ (plan.parquet, plan.xlsx, preview.md, preview.json)"
-        )
-        click.echo(report.ledger_line(summary))
-        launch = _cmd("run", campaign_file, state_dir, "--plan-hash", str(summary["plan_hash"]))
-        click.echo(f"launch exactly this plan: {launch}")
+        console.print_json(result.preview)
+        return ExitCode.OK
+    print_preview(result.preview)
+    for line in hints.plan_lines(result.preview, result.directory, campaign_file, state_dir):
+        click.echo(line)
     return ExitCode.OK
 
 
@@ -393,7 +365,7 @@ def plan_command(campaign_file: Path, state_dir: Path | None, as_json: bool) -> 
 @click.option("--seed", default=7, show_default=True, help="Seed for customers and faults.")
 def demo_command(directory: Path, customers: int, audience: int, seed: int) -> int:
     """Run a sample campaign twice against a built-in sandbox with faults switched on."""
-    from runner.demo import DemoSettings, run_demo
+    from runner.ops.demo import DemoSettings, run_demo
 
     logs.configure(_chosen_format[0], level="error")  # the story is told in tables
     settings = DemoSettings(directory=directory, customers=customers, audience=audience, seed=seed)
@@ -429,50 +401,28 @@ def review_command(
     With --resolve and --note: every decision is checked first (unknown ids and ids not
     in review refuse the whole batch, exit 2), then each is recorded as one event, exit 0.
     """
-    from runner import review
-    from runner.campaign import load_campaign
     from runner.errors import UsageError
-    from runner.ledger import LEDGER_FILE, campaign_dir
-    from runner.statedir import resolve_state_dir
+    from runner.ops.review import list_review, record_decisions
 
-    campaign = load_campaign(campaign_file, past_end_ok=True)
-    directory = resolve_state_dir(campaign, state_dir)
-    if not resolutions:
-        if note is not None:
-            raise UsageError(
-                "--note is recorded only with a decision",
-                hint="Add --resolve ID=done|resend|failed, or drop --note to list.",
-            )
-        items = review.review_items(directory, campaign.campaign)
-        payload = {
-            "campaign": campaign.campaign,
-            "ledger_file": str(campaign_dir(directory, campaign.campaign) / LEDGER_FILE),
-            "in_review": len(items),
-            "items": [item.as_dict() for item in items],
-        }
-        decide = (
-            f"decide with `{_cmd('review', campaign_file, state_dir)} --resolve "
-            "ID=done|resend|failed "
-            "--note TEXT` (a voucher that exists: KEY=created:REMOTE_ID)"
-        )
-        report.print_review(payload, as_json=as_json, hints=[decide] if items else [])
-        return ExitCode.REVIEW if items else ExitCode.OK
-    if note is None or not note.strip():
+    if resolutions:
+        recorded = record_decisions(campaign_file, state_dir, resolutions, note)
+        console.print_recorded(recorded, as_json=as_json)
+        return ExitCode.OK
+    if note is not None:
         raise UsageError(
-            "--resolve needs --note saying why",
-            hint="e.g. --note 'checked the vendor console: granted once'",
+            "--note is recorded only with a decision",
+            hint="Add --resolve ID=done|resend|failed, or drop --note to list.",
         )
-    decisions = review.parse_decisions(resolutions)
-    recorded = review.resolve(directory, campaign.campaign, decisions, note)
-    payload = {"campaign": campaign.campaign, "recorded": [review.event_dict(e) for e in recorded]}
-    report.print_recorded(payload, as_json=as_json)
-    return ExitCode.OK
+    listing = list_review(campaign_file, state_dir)
+    shown = hints.review_hints(listing.in_review, campaign_file, state_dir)
+    console.print_review(listing, as_json=as_json, hints=shown)
+    return ExitCode.REVIEW if listing.items else ExitCode.OK
 
 
 # --- adopt: take in what the tenant already holds ------------------------------------------
 
 
-def _ask_adopt(found: Any) -> bool:
+def _ask_adopt(found: Sequence[Adoption]) -> bool:
     for item in found:
         click.echo(f"  {item.voucher_key}: remote voucher {item.remote_id}")
     return click.confirm("Take these vouchers and the grants they hold into the ledger?")
@@ -505,8 +455,7 @@ def adopt_command(
     Exit codes: 0 adopted (or nothing to adopt), 2 invalid input, 3 several remote
     vouchers match (choose with --voucher), 4 environment (another tenant's ledger, ...).
     """
-    from runner.adopt import AdoptOptions, adopt_campaign, parse_choices
-    from runner.runs import RunOptions
+    from runner.ops.adopt import AdoptOptions, adopt_campaign, parse_choices
 
     options = AdoptOptions(
         run=RunOptions(state_dir=state_dir, yes=yes),
@@ -514,17 +463,11 @@ def adopt_command(
         confirm=_ask_adopt if _interactive() else None,
     )
     result = adopt_campaign(campaign_file, options)
-    adopted: Any = result.summary.get("adopted") or []
-    hints = [
-        f"adopted {a['voucher_key']} = remote voucher {a['remote_id']}: {a['grants_found']} "
-        f"grant(s) found, {a['grants_to_send']} still to send"
-        + (f", {a['extra_remote']} remote instance(s) beyond the plan" if a["extra_remote"] else "")
-        for a in adopted
-    ]
-    not_found: Any = result.summary.get("not_found") or []
-    hints += [f"{key}: not found on the tenant; `runner run` creates it" for key in not_found]
-    hints.append(
-        f"next: `{_cmd('run', campaign_file, state_dir, '--yes')}` sends only what is missing"
+    summary = result.summary
+    shown = (
+        hints.adopt_hints(summary, campaign_file, state_dir)
+        if isinstance(summary, AdoptSummary)
+        else []
     )
-    report.print_summary(result.summary, as_json=as_json, hints=hints)
+    console.print_summary(summary, as_json=as_json, hints=shown)
     return result.exit_code

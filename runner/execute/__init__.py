@@ -8,6 +8,9 @@ outcome is unknown is never resent before reconciliation proved it absent.
 from __future__ import annotations
 
 from runner.execute._context import ExecSettings, RunContext
+from runner.execute._lookup import RemoteVoucher, identity_matches, owned_ids, remote_vouchers
+from runner.execute._rate_limit import AdaptiveThrottle
+from runner.execute._reconcile import by_customer, stable_counts
 from runner.execute._run import RunOutcome, execute
 from runner.execute._settle import (
     GrantDecision,
@@ -16,7 +19,6 @@ from runner.execute._settle import (
     settle_customer,
     settle_voucher,
 )
-from runner.execute._throttle import AdaptiveThrottle
 from runner.execute._verify import Mismatch, VerifyReport, verify
 
 __all__ = [
@@ -24,13 +26,19 @@ __all__ = [
     "ExecSettings",
     "GrantDecision",
     "Mismatch",
+    "RemoteVoucher",
     "RunContext",
     "RunOutcome",
     "VerifyReport",
     "VoucherDecision",
+    "by_customer",
     "execute",
+    "identity_matches",
     "matches_payload",
+    "owned_ids",
+    "remote_vouchers",
     "settle_customer",
     "settle_voucher",
+    "stable_counts",
     "verify",
 ]

@@ -15,7 +15,7 @@ looks before it creates); ``adopt`` takes them in:
 
 Nothing is sent to the vendor but reads. Afterwards ``run`` sends only what is missing:
 a complete campaign costs reads and no write. Like a run, an adoption records how it
-ended in the ledger's ``runs`` table whatever stops it (:func:`runner.runs.record_stop`).
+ended in the ledger's ``runs`` table whatever stops it (:func:`runner.ops._recording.record_stop`).
 """
 
 from __future__ import annotations
@@ -35,25 +35,32 @@ from runner.errors import (
     RemoteVoucherExists,
     UsageError,
 )
-from runner.execute import AdaptiveThrottle, RunContext
-from runner.execute._lookup import RemoteVoucher, identity_matches, owned_ids, remote_vouchers
-from runner.execute._reconcile import by_customer, stable_counts
-from runner.execute._settle import settle_customer
-from runner.ledger import JobRecord, JobRow, Ledger, Tenant, VoucherRow, campaign_dir
-from runner.outputs import write_outputs
-from runner.plan import Plan, check_against_ledger, fingerprint, load_plan
-from runner.runs import (
-    RunOptions,
-    RunResult,
-    _client,
-    _settings,
-    credentials_for,
-    open_ledger,
-    record_stop,
-    summarize_ledger,
-    tenant_of,
+from runner.execute import (
+    RemoteVoucher,
+    RunContext,
+    by_customer,
+    identity_matches,
+    owned_ids,
+    remote_vouchers,
+    settle_customer,
+    stable_counts,
 )
+from runner.ledger import JobRecord, JobRow, Ledger, Tenant, VoucherRow, campaign_dir
+from runner.ops._recording import RunResult, finish, record_stop
+from runner.ops._session import (
+    RunOptions,
+    credentials_for,
+    exec_settings,
+    open_ledger,
+    tenant_of,
+    throttle_for,
+    vendor_client,
+)
+from runner.ops.run import run_summary
+from runner.outputs.results import write_outputs
+from runner.plan import Plan, check_against_ledger, fingerprint, load_plan
 from runner.statedir import resolve_state_dir
+from runner.summaries import Adopted, AdoptSummary
 
 __all__ = ["AdoptOptions", "Adoption", "adopt_campaign", "parse_choices"]
 
@@ -69,15 +76,15 @@ class Adoption:
     grants_to_send: int = 0
     extra_remote: int = 0  # instances beyond what the plan grants those customers
 
-    def as_dict(self) -> dict[str, object]:
-        """The JSON shape of ``runner adopt --json``."""
-        return {
-            "voucher_key": self.voucher_key,
-            "remote_id": self.remote_id,
-            "grants_found": self.grants_found,
-            "grants_to_send": self.grants_to_send,
-            "extra_remote": self.extra_remote,
-        }
+    def view(self) -> Adopted:
+        """What ``runner adopt`` reports of it."""
+        return Adopted(
+            voucher_key=self.voucher_key,
+            remote_id=self.remote_id,
+            grants_found=self.grants_found,
+            grants_to_send=self.grants_to_send,
+            extra_remote=self.extra_remote,
+        )
 
 
 #: Shows what would be adopted and asks; True to go on.
@@ -132,9 +139,9 @@ def adopt_campaign(campaign_path: Path, options: AdoptOptions) -> RunResult:
     ) as ledger:
         ledger.check_tenant(tenant)
         rows, _diff = check_against_ledger(ledger, campaign, plan)
-        throttle = AdaptiveThrottle(float(campaign.api.rate), campaign.api.concurrency)
-        client = _client(campaign, creds, throttle, run)
-        ctx = RunContext(ledger, client, throttle, _settings(campaign, run))
+        throttle = throttle_for(campaign)
+        client = vendor_client(campaign, creds, throttle, run)
+        ctx = RunContext(ledger, client, throttle, exec_settings(campaign, run))
         ctx.locate = campaign.location
 
         def write_files() -> None:
@@ -148,14 +155,14 @@ def adopt_campaign(campaign_path: Path, options: AdoptOptions) -> RunResult:
             files_tried = True
             write_files()
             if started.run_id is not None:
-                ledger.finish_run(started.run_id, ExitCode.OK, summary)
+                finish(ledger, started.run_id, ExitCode.OK, summary)
         except BaseException as exc:
             if started.run_id is not None:
                 record_stop(
                     ledger,
                     started.run_id,
                     exc,
-                    summarize=lambda: summarize_ledger(ledger),
+                    summarize=lambda: run_summary(ledger, kind="adopt"),
                     write_files=None if files_tried else write_files,
                 )
             raise
@@ -169,7 +176,7 @@ async def _adopt(
     rows: tuple[list[VoucherRow], list[JobRow]],
     tenant: Tenant,
     started: _Started,
-) -> dict[str, object]:
+) -> AdoptSummary:
     """Find, confirm, then write: the voucher adoptions and the grants they settle.
 
     The run is recorded (``started.run_id``) once confirmed; the caller finishes it.
@@ -363,14 +370,15 @@ async def _stable(ctx: RunContext, remote_id: str) -> Mapping[str, Counter[str]]
 
 def _summary(
     ledger: Ledger, adopted: Sequence[Adoption], vouchers: Sequence[VoucherRow], ctx: RunContext
-) -> dict[str, object]:
-    summary = summarize_ledger(ledger)
+) -> AdoptSummary:
     taken = {a.voucher_key for a in adopted}
-    summary["adopted"] = [a.as_dict() for a in adopted]
-    summary["not_found"] = [
-        v.voucher_key
-        for v in vouchers
-        if v.voucher_key not in taken and ledger.voucher(v.voucher_key).state == "planned"
-    ]
-    summary["calls"] = dict(ctx.calls)
-    return summary
+    return AdoptSummary(
+        **run_summary(ledger).ledger_fields(),
+        calls=dict(ctx.calls),
+        adopted=[a.view() for a in adopted],
+        not_found=[
+            v.voucher_key
+            for v in vouchers
+            if v.voucher_key not in taken and ledger.voucher(v.voucher_key).state == "planned"
+        ],
+    )

@@ -32,8 +32,12 @@ from runner.clock import beijing_today
 from runner.errors import ExitCode
 from runner.execute import ExecSettings
 from runner.ledger import CampaignLock
-from runner.plan import Plan, load_plan, print_preview, summarize, write_preview
-from runner.runs import RunOptions, RunResult, run_campaign
+from runner.ops._recording import RunResult
+from runner.ops._session import RunOptions
+from runner.ops.plan import summarize
+from runner.ops.run import run_campaign
+from runner.outputs.preview import print_preview, write_preview
+from runner.plan import Plan, load_plan
 from runner.sandbox import DEFAULT_APPKEY, DEFAULT_OPENID, Customer, generate_customers
 from runner.sandbox.testing import inspect, running_sandbox
 
@@ -188,7 +192,7 @@ def run_demo(settings: DemoSettings, *, bars: bool | None = None) -> ExitCode:
         console.rule(f"[bold]1. plan[/] {campaign_path}")
         campaign, plan = load_plan(campaign_path, env=env)
         summary = summarize(campaign, plan, rate=float(campaign.api.rate))
-        write_preview(state_dir, campaign, plan, summary)
+        write_preview(state_dir, plan, summary)
         print_preview(summary, console)
         options = RunOptions(
             state_dir=state_dir,
@@ -206,8 +210,7 @@ def run_demo(settings: DemoSettings, *, bars: bool | None = None) -> ExitCode:
         table, equal = _remote_vs_plan(plan, server.base_url, registry)
     console.rule("[bold]4. remote state equals the plan?")
     console.print(table)
-    calls = second.summary.get("calls")
-    grant_calls = calls.get("receiveVoucherInfo", 0) if isinstance(calls, dict) else 0
+    grant_calls = (second.summary.calls or {}).get("receiveVoucherInfo", 0)
     ok = (
         equal
         and first.exit_code == ExitCode.OK
@@ -222,9 +225,14 @@ def run_demo(settings: DemoSettings, *, bars: bool | None = None) -> ExitCode:
 
 
 def _print_run(console: Console, result: RunResult) -> None:
-    calls = result.summary.get("calls", {})
-    verify = result.summary.get("verify", {})
+    summary, verify = result.summary, result.summary.verify
+    checked = (
+        "not run"
+        if verify is None
+        else f"{'ok' if verify.ok else 'DIFFERENCES'}, {verify.remote_instances} remote "
+        f"instance(s), {verify.ledger_grants} confirmed grant(s)"
+    )
     console.print(
-        f"exit {result.exit_code}; calls {calls}; pushbacks {result.summary.get('pushbacks')}; "
-        f"final rate {result.summary.get('final_rate')}/s; verify {verify}"
+        f"exit {int(result.exit_code)}; calls {summary.calls or {}}; pushbacks "
+        f"{summary.pushbacks}; final rate {summary.final_rate}/s; verify {checked}"
     )

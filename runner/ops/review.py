@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from runner.campaign import load_campaign
 from runner.errors import LedgerError, Location, Problem, UsageError
 from runner.ledger import (
     LEDGER_FILE,
@@ -31,15 +32,19 @@ from runner.ledger import (
     VoucherRecord,
     campaign_dir,
 )
-from runner.runs import open_ledger
+from runner.ops._session import open_ledger
+from runner.statedir import resolve_state_dir
+from runner.summaries import EventView, ReviewItemView, ReviewListing, ReviewRecorded
 
 __all__ = [
     "Decision",
     "Outcome",
     "ReviewItem",
-    "event_dict",
+    "event_view",
+    "list_review",
     "parse_decision",
     "parse_decisions",
+    "record_decisions",
     "resolve",
     "review_items",
 ]
@@ -84,35 +89,37 @@ class ReviewItem:
     evidence: tuple[str, ...]
     events: tuple[EventRecord, ...]
 
-    def as_dict(self) -> dict[str, object]:
-        """The item as plain JSON values."""
-        return {
-            "kind": self.kind,
-            "id": self.id,
-            "voucher_key": self.voucher_key,
-            "customer_key": self.customer_key,
-            "key_kind": self.key_kind,
-            "customer_name": self.customer_name,
-            "reason": self.reason,
-            "attempts": self.attempts,
-            "active": self.active,
-            "ledger_confirms": self.ledger_confirms,
-            "evidence": list(self.evidence),
-            "events": [event_dict(e) for e in self.events],
+    def view(self) -> ReviewItemView:
+        """What ``runner review`` reports of the item."""
+        return ReviewItemView(
+            kind=self.kind,
+            id=self.id,
+            voucher_key=self.voucher_key,
+            customer_key=self.customer_key,
+            key_kind=self.key_kind,
+            customer_name=self.customer_name,
+            reason=self.reason,
+            attempts=self.attempts,
+            active=self.active,
+            ledger_confirms=self.ledger_confirms,
+            evidence=list(self.evidence),
+            events=[event_view(e) for e in self.events],
+        )
+
+
+def event_view(event: EventRecord) -> EventView:
+    """One event of the ledger's log as ``runner review`` reports it."""
+    return EventView.model_validate(
+        {
+            "at": event.at,
+            "kind": event.entity_kind,
+            "id": event.entity_id,
+            "from": event.from_state,
+            "to": event.to_state,
+            "run_id": event.run_id,
+            "detail": dict(event.detail),
         }
-
-
-def event_dict(event: EventRecord) -> dict[str, object]:
-    """One event as plain JSON values."""
-    return {
-        "at": event.at,
-        "kind": event.entity_kind,
-        "id": event.entity_id,
-        "from": event.from_state,
-        "to": event.to_state,
-        "run_id": event.run_id,
-        "detail": dict(event.detail),
-    }
+    )
 
 
 @dataclass(frozen=True)
@@ -418,3 +425,32 @@ def _apply(
 
 def _not_done(outcome: Outcome) -> Literal["planned", "failed"]:
     return "planned" if outcome == "resend" else "failed"
+
+
+def list_review(campaign_path: Path, state_dir: Path | None) -> ReviewListing:
+    """``runner review``: every job and voucher in review, with evidence and history."""
+    campaign = load_campaign(campaign_path, past_end_ok=True)
+    directory = resolve_state_dir(campaign, state_dir)
+    items = review_items(directory, campaign.campaign)
+    return ReviewListing(
+        campaign=campaign.campaign,
+        ledger_file=str(campaign_dir(directory, campaign.campaign) / LEDGER_FILE),
+        in_review=len(items),
+        items=[item.view() for item in items],
+    )
+
+
+def record_decisions(
+    campaign_path: Path, state_dir: Path | None, resolutions: Sequence[str], note: str | None
+) -> ReviewRecorded:
+    """``runner review --resolve``: check every decision, then record each as one event."""
+    if note is None or not note.strip():
+        raise UsageError(
+            "--resolve needs --note saying why",
+            hint="e.g. --note 'checked the vendor console: granted once'",
+        )
+    decisions = parse_decisions(resolutions)
+    campaign = load_campaign(campaign_path, past_end_ok=True)
+    directory = resolve_state_dir(campaign, state_dir)
+    recorded = resolve(directory, campaign.campaign, decisions, note)
+    return ReviewRecorded(campaign=campaign.campaign, recorded=[event_view(e) for e in recorded])

@@ -1,21 +1,47 @@
-"""Showing a plan summary to people: a rich console preview and a Markdown file.
+"""The plan preview a campaign manager approves: on the terminal and as files.
 
-Both take the dict :func:`runner.plan.summarize` returns, so the terminal, the file and
-``--json`` always tell the same story.
+Everything here takes the one :class:`~runner.summaries.PlanPreview`, so the terminal,
+``preview.md``, ``preview.json`` and ``runner plan --json`` always tell the same story.
+:func:`write_preview` writes ``plan.parquet``, ``plan.xlsx`` (ids as text cells),
+``preview.md``, ``preview.json`` and a copy of it named by the plan hash, which
+``runner run --plan-hash`` reads back (:func:`read_preview`) to say what changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import cast
+import io
+from pathlib import Path
 
+import polars as pl
+import pydantic
+import xlsxwriter
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["describe_discount", "describe_scope", "duration", "markdown", "print_preview"]
+from runner.outputs.files import make_directory, write_atomically
+from runner.plan import Plan
+from runner.summaries import PlanPreview, PreviewVoucher, to_json
 
-Summary = Mapping[str, object]
+__all__ = [
+    "PARQUET_FILE",
+    "PREVIEW_FILE",
+    "SUMMARY_FILE",
+    "XLSX_FILE",
+    "approved_summary_file",
+    "describe_discount",
+    "describe_scope",
+    "duration",
+    "markdown",
+    "print_preview",
+    "read_preview",
+    "write_preview",
+]
+
+PARQUET_FILE = "plan.parquet"
+XLSX_FILE = "plan.xlsx"
+PREVIEW_FILE = "preview.md"
+SUMMARY_FILE = "preview.json"
 
 _VOUCHER_HEADERS = (
     "key",
@@ -33,45 +59,31 @@ _VOUCHER_HEADERS = (
 _JOB_HEADERS = ("job_id", "voucher_key", "audience", "customer_key", "seq", "customer_name")
 
 
-def _map(value: object) -> Mapping[str, object]:
-    return cast(Mapping[str, object], value) if isinstance(value, Mapping) else {}
-
-
-def _rows(value: object) -> list[Mapping[str, object]]:
-    return [_map(item) for item in value] if isinstance(value, list) else []
-
-
 def _show(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def describe_discount(voucher: Mapping[str, object]) -> str:
+def describe_discount(voucher: PreviewVoucher) -> str:
     """GDMZ: "money off"; ZKBL: "pay ×percent, at most max_amount off"."""
-    discount = _map(voucher.get("discount"))
+    discount = voucher.discount
     if discount.get("type") == "ZKBL":
         cap = discount.get("max_amount")
         text = f"ZKBL ×{discount.get('percent')}"
         return text + (f", at most {cap} off" if cap else ", no cap")
-    return f"GDMZ {voucher.get('money')} off"
+    return f"GDMZ {voucher.money} off"
 
 
-def describe_scope(voucher: Mapping[str, object]) -> str:
+def describe_scope(voucher: PreviewVoucher) -> str:
     """``specific customers`` or the scope's lists, e.g. ``levels: A, B; types: 陶瓷店``."""
-    scope = voucher.get("scope")
-    if not isinstance(scope, Mapping):
+    scope = voucher.scope
+    if isinstance(scope, str):
         return "specific customers (tradeRange 2)"
-    parts = [
-        f"{name}: {', '.join(str(v) for v in values)}"
-        for name, values in scope.items()
-        if isinstance(values, list)
-    ]
-    return "scope " + "; ".join(parts)
+    return "scope " + "; ".join(f"{name}: {', '.join(values)}" for name, values in scope.items())
 
 
-def duration(seconds: object) -> str:
+def duration(seconds: float) -> str:
     """``about 2 min 5 s`` for 125.0."""
-    total = round(float(seconds)) if isinstance(seconds, int | float) else 0
-    minutes, rest = divmod(total, 60)
+    minutes, rest = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     if hours:
         return f"about {hours} h {minutes} min"
@@ -80,64 +92,69 @@ def duration(seconds: object) -> str:
     return f"about {rest} s"
 
 
-def _voucher_cells(voucher: Mapping[str, object]) -> list[str]:
-    doorsill = voucher.get("doorsill")
+def _voucher_cells(voucher: PreviewVoucher) -> list[str]:
     return [
-        _show(voucher.get("key")),
-        _show(voucher.get("name")),
-        _show(voucher.get("money")),
-        f"≥ {doorsill}" if doorsill else "none",
+        voucher.key,
+        voucher.name,
+        voucher.money,
+        f"≥ {voucher.doorsill}" if voucher.doorsill else "none",
         describe_discount(voucher),
-        f"{voucher.get('start_date')} → {voucher.get('end_date')}",
-        _show(voucher.get("grant_type")),
+        f"{voucher.start_date} → {voucher.end_date}",
+        voucher.grant_type,
         describe_scope(voucher),
-        _show(voucher.get("num")),
-        _show(voucher.get("eachCmNum")),
-        _show(voucher.get("grants")),
+        str(voucher.num),
+        str(voucher.eachCmNum),
+        str(voucher.grants),
     ]
 
 
-def _facts(summary: Summary) -> list[tuple[str, str]]:
-    grants = _map(summary.get("grants"))
+def _grant_rows(preview: PlanPreview) -> list[tuple[str, str, int]]:
+    grants = preview.grants
+    return [("voucher", name, n) for name, n in grants.by_voucher.items()] + [
+        ("audience", name, n) for name, n in grants.by_audience.items()
+    ]
+
+
+def _facts(preview: PlanPreview) -> list[tuple[str, str]]:
     facts = [
-        ("grants (calls)", _show(grants.get("total"))),
-        ("customers", _show(summary.get("customers"))),
-        ("face value", _show(summary.get("face_value"))),
+        ("grants (calls)", str(preview.grants.total)),
+        ("customers", str(preview.customers)),
+        ("face value", preview.face_value),
     ]
-    unbounded = summary.get("unbounded_vouchers")
-    if isinstance(unbounded, list) and unbounded:
-        facts.append(("unbounded (ZKBL, no max_amount)", ", ".join(map(str, unbounded))))
-    if summary.get("budget") is not None:
-        facts.append(("budget max_face_value", _show(summary.get("budget"))))
-    rate = summary.get("rate")
+    if preview.unbounded_vouchers:
+        facts.append(("unbounded (ZKBL, no max_amount)", ", ".join(preview.unbounded_vouchers)))
+    if preview.budget is not None:
+        facts.append(("budget max_face_value", preview.budget))
     facts.append(
         (
             "estimated duration",
-            f"{duration(summary.get('estimated_seconds'))} "
-            f"({summary.get('calls')} calls at {rate}/s)",
+            f"{duration(preview.estimated_seconds)} ({preview.calls} calls at {preview.rate}/s)",
         )
     )
     return facts
 
 
-def _ledger_lines(summary: Summary) -> list[str]:
-    ledger = summary.get("ledger")
-    if not isinstance(ledger, Mapping):
+def _ledger_lines(preview: PlanPreview) -> list[str]:
+    ledger = preview.ledger
+    if ledger is None:
         return ["The campaign never ran: every job is still to do."]
     lines = [
-        f"already done: {ledger.get('already_done')}",
-        f"still to do: {ledger.get('still_to_do')}",
-        f"no longer planned: {ledger.get('no_longer_planned')}",
+        f"already done: {ledger.already_done}",
+        f"still to do: {ledger.still_to_do}",
+        f"no longer planned: {ledger.no_longer_planned}",
     ]
-    done_gone = ledger.get("done_not_in_plan")
-    if done_gone:
-        lines.append(f"done but no longer planned (kept, never revoked): {done_gone}")
-    for conflict in _rows(ledger.get("voucher_conflicts")):
-        lines.append(
-            f"CONFLICT: voucher {conflict.get('voucher_key')!r} changed after it was sent "
-            f"(state {conflict.get('state')}): use a new voucher key"
-        )
+    if ledger.done_not_in_plan:
+        lines.append(f"done but no longer planned (kept, never revoked): {ledger.done_not_in_plan}")
+    lines += [
+        f"CONFLICT: voucher {c.voucher_key!r} changed after it was sent "
+        f"(state {c.state}): use a new voucher key"
+        for c in ledger.voucher_conflicts
+    ]
     return lines
+
+
+def _job_cells(job: dict[str, object]) -> list[str]:
+    return [_show(job.get(h)) for h in _JOB_HEADERS]
 
 
 # --- rich ---------------------------------------------------------------------------------
@@ -150,38 +167,34 @@ def _table(title: str, headers: tuple[str, ...] | list[str]) -> Table:
     return table
 
 
-def _renderables(summary: Summary) -> list[RenderableType]:
-    head = Text(f"Campaign {summary.get('campaign')}", style="bold")
-    head.append(f"   plan hash {summary.get('plan_hash')}", style="dim")
+def _renderables(preview: PlanPreview) -> list[RenderableType]:
+    head = Text(f"Campaign {preview.campaign}", style="bold")
+    head.append(f"   plan hash {preview.plan_hash}", style="dim")
     vouchers: list[RenderableType] = []
-    for voucher in _rows(summary.get("vouchers")):
-        table = _table(f"Voucher {voucher.get('key')}", ["setting", "value"])
+    for voucher in preview.vouchers:
+        table = _table(f"Voucher {voucher.key}", ["setting", "value"])
         for name, value in zip(_VOUCHER_HEADERS[1:], _voucher_cells(voucher)[1:], strict=True):
             table.add_row(name, value)
         vouchers.append(table)
-    grants = _map(summary.get("grants"))
     counts = _table("Grants", ["by", "name", "grants"])
-    for kind in ("voucher", "audience"):
-        for name, count in _map(grants.get(f"by_{kind}")).items():
-            counts.add_row(kind, name, _show(count))
-    counts.add_row("total", "", _show(grants.get("total")), style="bold")
+    for kind, name, count in _grant_rows(preview):
+        counts.add_row(kind, name, str(count))
+    counts.add_row("total", "", str(preview.grants.total), style="bold")
     facts = _table("Totals", ["what", "value"])
-    for name, value in _facts(summary):
+    for name, value in _facts(preview):
         facts.add_row(name, value)
     jobs = _table("First jobs", _JOB_HEADERS)
-    for job in _rows(summary.get("first_jobs")):
-        jobs.add_row(*(_show(job.get(h)) for h in _JOB_HEADERS))
+    for job in preview.first_jobs:
+        jobs.add_row(*_job_cells(job))
     parts: list[RenderableType] = [head, *vouchers, counts, facts, jobs]
-    parts.append(Text("Ledger: " + "; ".join(_ledger_lines(summary))))
-    warnings = summary.get("warnings")
-    if isinstance(warnings, list):
-        parts += [Text(f"warning: {warning}", style="yellow") for warning in warnings]
+    parts.append(Text("Ledger: " + "; ".join(_ledger_lines(preview))))
+    parts += [Text(f"warning: {warning}", style="yellow") for warning in preview.warnings]
     return parts
 
 
-def print_preview(summary: Summary, console: Console | None = None) -> None:
+def print_preview(preview: PlanPreview, console: Console | None = None) -> None:
     """Print the preview as rich tables (on stdout unless another console is given)."""
-    (console or Console()).print(Group(*_renderables(summary)))
+    (console or Console()).print(Group(*_renderables(preview)))
 
 
 # --- markdown -------------------------------------------------------------------------------
@@ -197,47 +210,109 @@ def _md_table(headers: tuple[str, ...] | list[str], rows: list[list[str]]) -> li
     return lines
 
 
-def markdown(summary: Summary) -> str:
+def markdown(preview: PlanPreview) -> str:
     """The preview as a Markdown document for the campaign manager."""
-    grants = _map(summary.get("grants"))
+    grant_rows = [[kind, name, str(n)] for kind, name, n in _grant_rows(preview)]
     lines = [
-        f"# Campaign plan: {summary.get('campaign')}",
+        f"# Campaign plan: {preview.campaign}",
         "",
-        f"- campaign file: `{summary.get('source')}`",
-        f"- plan hash: `{summary.get('plan_hash')}`",
+        f"- campaign file: `{preview.source}`",
+        f"- plan hash: `{preview.plan_hash}`",
         "",
         "## Vouchers",
         "",
-        *_md_table(_VOUCHER_HEADERS, [_voucher_cells(v) for v in _rows(summary.get("vouchers"))]),
+        *_md_table(_VOUCHER_HEADERS, [_voucher_cells(v) for v in preview.vouchers]),
         "",
         "## Grants",
         "",
         *_md_table(
             ["by", "name", "grants"],
-            [
-                [kind, str(name), _show(count)]
-                for kind in ("voucher", "audience")
-                for name, count in _map(grants.get(f"by_{kind}")).items()
-            ]
-            + [["**total**", "", f"**{grants.get('total')}**"]],
+            [*grant_rows, ["**total**", "", f"**{preview.grants.total}**"]],
         ),
         "",
         "## Totals",
         "",
-        *[f"- {name}: {value}" for name, value in _facts(summary)],
+        *[f"- {name}: {value}" for name, value in _facts(preview)],
         "",
         "## First jobs",
         "",
-        *_md_table(
-            _JOB_HEADERS,
-            [[_show(job.get(h)) for h in _JOB_HEADERS] for job in _rows(summary.get("first_jobs"))],
-        ),
+        *_md_table(_JOB_HEADERS, [_job_cells(job) for job in preview.first_jobs]),
         "",
         "## Ledger",
         "",
-        *[f"- {line}" for line in _ledger_lines(summary)],
+        *[f"- {line}" for line in _ledger_lines(preview)],
     ]
-    warnings = summary.get("warnings")
-    if isinstance(warnings, list) and warnings:
-        lines += ["", "## Warnings", "", *[f"- {w}" for w in warnings]]
+    if preview.warnings:
+        lines += ["", "## Warnings", "", *[f"- {w}" for w in preview.warnings]]
     return "\n".join(lines) + "\n"
+
+
+# --- files ----------------------------------------------------------------------------------
+
+
+def approved_summary_file(plan_hash: str) -> str:
+    """The file name of the preview summary kept for one plan hash."""
+    return f"preview-{plan_hash[:12]}.json"
+
+
+def write_preview(state_dir: Path, plan: Plan, preview: PlanPreview) -> Path:
+    """Write plan.parquet, plan.xlsx, preview.md, preview.json (and a copy named by the plan
+    hash) into ``<state_dir>/<campaign>/``; returns that folder.
+
+    Each file is replaced atomically; a folder or file that cannot be written raises
+    :class:`~runner.errors.StateDirUnusable` naming it.
+    """
+    directory = state_dir / plan.campaign
+    make_directory(directory)
+    parquet = io.BytesIO()
+    plan.jobs.write_parquet(parquet)
+    files = {
+        PARQUET_FILE: parquet.getvalue(),
+        XLSX_FILE: _xlsx_bytes(plan),
+        PREVIEW_FILE: markdown(preview).encode("utf-8"),
+        SUMMARY_FILE: (to_json(preview, indent=2) + "\n").encode("utf-8"),
+    }
+    # one copy per plan hash, so `run --plan-hash` can name what changed even after
+    # later previews overwrote preview.json
+    files[approved_summary_file(plan.plan_hash)] = files[SUMMARY_FILE]
+    for name, data in files.items():
+        write_atomically(directory / name, data, what="the preview file")
+    return directory
+
+
+def read_preview(path: Path) -> PlanPreview | None:
+    """A preview written by :func:`write_preview`; None when missing or unreadable."""
+    try:
+        return PlanPreview.model_validate_json(path.read_bytes())
+    except (OSError, pydantic.ValidationError):
+        return None
+
+
+def _vouchers_frame(plan: Plan) -> pl.DataFrame:
+    """One row per voucher: key, fingerprint and every payload field, all as text."""
+    fields: list[str] = []
+    for planned in plan.vouchers:
+        fields += [name for name in planned.payload if name not in fields]
+    rows = [
+        {
+            "voucher_key": planned.key,
+            "fingerprint": planned.fingerprint,
+            **{name: _text(planned.payload.get(name)) for name in fields},
+        }
+        for planned in plan.vouchers
+    ]
+    schema = dict.fromkeys(["voucher_key", "fingerprint", *fields], pl.String())
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _xlsx_bytes(plan: Plan) -> bytes:
+    """Jobs and vouchers sheets; every id is written as a text cell, never a number."""
+    buffer = io.BytesIO()
+    with xlsxwriter.Workbook(buffer, {"in_memory": True}) as workbook:
+        plan.jobs.write_excel(workbook, worksheet="jobs", autofit=True)
+        _vouchers_frame(plan).write_excel(workbook, worksheet="vouchers", autofit=True)
+    return buffer.getvalue()

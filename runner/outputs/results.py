@@ -11,36 +11,26 @@ Into ``<state-dir>/<campaign>/``:
   for good or needs review: fix it and use it as an audience again;
 - ``unprocessed.csv``: jobs not settled yet (planned, unknown), e.g. after an interrupt.
 
-Every file is written whole into a temporary file next to it and then renamed over the
-old one (:func:`write_atomically`): a reader sees the old file or the new one, never
-half of one, and a failed write leaves no temporary file behind. A folder that cannot
-be made or a file that cannot be written (read-only, disk full, ``results.xlsx`` open in
-Excel) is a :class:`~runner.errors.StateDirUnusable` naming the path (exit 4).
+Every file is replaced atomically (:func:`runner.outputs.files.write_atomically`): a
+reader sees the old file or the new one, never half of one. A folder that cannot be made
+or a file that cannot be written (read-only, disk full, ``results.xlsx`` open in Excel)
+is a :class:`~runner.errors.StateDirUnusable` naming the path (exit 4).
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from runner.errors import StateDirUnusable
 from runner.ledger import JobRecord, VoucherRecord
-from runner.sheets import ROW, Audience
+from runner.outputs.files import make_directory, write_atomically
+from runner.sheets import ROW, AudienceTable
 
-__all__ = [
-    "OutputFiles",
-    "make_directory",
-    "results_frame",
-    "write_atomically",
-    "write_outputs",
-]
+__all__ = ["OutputFiles", "failures_frame", "results_frame", "write_outputs"]
 
 _RESULT_SCHEMA: dict[str, type[pl.DataType]] = {
     "job_id": pl.String,
@@ -95,37 +85,6 @@ def results_frame(jobs: Sequence[JobRecord], vouchers: Sequence[VoucherRecord]) 
     return pl.DataFrame(rows, schema=_RESULT_SCHEMA)
 
 
-def make_directory(directory: Path) -> None:
-    """Create *directory* (and its parents); :class:`StateDirUnusable` when it cannot be."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StateDirUnusable.from_os_error(
-            exc, "the state directory", exc.filename or directory
-        ) from exc
-
-
-def write_atomically(path: Path, data: bytes, *, what: str = "the result file") -> None:
-    """Replace *path* with *data* through a temporary file in the same folder.
-
-    The temporary file is synced before it is renamed over *path*, and removed whatever
-    goes wrong. An OSError becomes :class:`StateDirUnusable` naming *path* and *what*.
-    """
-    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with tmp.open("xb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise StateDirUnusable.from_os_error(exc, what, path) from exc
-        raise
-
-
 def _csv_bytes(frame: pl.DataFrame) -> bytes:
     """CSV with a UTF-8 BOM, so Excel shows Chinese text and keeps ids as typed text."""
     buffer = io.BytesIO()
@@ -140,7 +99,7 @@ def _xlsx_bytes(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def _original_columns(audience: Audience) -> list[str]:
+def _original_columns(audience: AudienceTable) -> list[str]:
     headers = set(audience.columns.values())
     return [
         c
@@ -149,7 +108,7 @@ def _original_columns(audience: Audience) -> list[str]:
     ]
 
 
-def failures_frame(results: pl.DataFrame, audiences: Mapping[str, Audience]) -> pl.DataFrame:
+def failures_frame(results: pl.DataFrame, audiences: Mapping[str, AudienceTable]) -> pl.DataFrame:
     """Failed jobs as rows of their audience (original columns) plus the error."""
     failed = results.filter(pl.col("state").is_in(_FAILED))
     parts: list[pl.DataFrame] = []
@@ -175,7 +134,7 @@ def write_outputs(
     directory: Path,
     jobs: Sequence[JobRecord],
     vouchers: Sequence[VoucherRecord],
-    audiences: Mapping[str, Audience],
+    audiences: Mapping[str, AudienceTable],
 ) -> OutputFiles:
     """Write every result file into *directory* (atomically, one by one).
 

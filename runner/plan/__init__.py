@@ -2,13 +2,14 @@
 
 ``load_plan(path)`` reads the campaign and its spreadsheets and returns the
 :class:`Plan`: every voucher's complete ``addVoucherInfo`` payload with its fingerprint,
-one job row per grant call (with a stable job id) and the plan hash. ``summarize`` and
-``write_preview`` turn it into the preview a campaign manager approves (``runner plan``).
+one job row per grant call (with a stable job id) and the plan hash.
+:mod:`runner.ops.plan` turns it into the preview a campaign manager approves.
 """
 
 from __future__ import annotations
 
 from runner.plan._build import build_plan, load_plan
+from runner.plan._checks import exposure
 from runner.plan._ids import canonical_json, fingerprint, job_id, plan_hash, voucher_identity
 from runner.plan._ledger import (
     LedgerRows,
@@ -20,13 +21,6 @@ from runner.plan._ledger import (
     ledger_rows,
 )
 from runner.plan._model import JOB_COLUMNS, Plan, PlannedVoucher
-from runner.plan._preview import (
-    approved_summary_file,
-    preview_campaign,
-    summarize,
-    write_preview,
-)
-from runner.plan._render import markdown, print_preview
 
 __all__ = [
     "JOB_COLUMNS",
@@ -34,10 +28,10 @@ __all__ = [
     "LedgerView",
     "Plan",
     "PlannedVoucher",
-    "approved_summary_file",
     "build_plan",
     "canonical_json",
     "check_against_ledger",
+    "exposure",
     "fingerprint",
     "fit_created",
     "job_id",
@@ -45,11 +39,6 @@ __all__ = [
     "ledger_diff",
     "ledger_rows",
     "load_plan",
-    "markdown",
     "plan_hash",
-    "preview_campaign",
-    "print_preview",
-    "summarize",
     "voucher_identity",
-    "write_preview",
 ]

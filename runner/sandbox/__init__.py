@@ -56,6 +56,7 @@ from ._protocol import (
     OPERATIONS,
 )
 from ._ratelimit import RateMode
+from ._serve import serve
 from ._server import SandboxServer
 from ._signature import compute_digest
 
@@ -92,4 +93,5 @@ __all__ = [
     "generate_customers",
     "load_customers",
     "parse_faults",
+    "serve",
 ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -24,14 +23,14 @@ import httpx
 import polars as pl
 import pytest
 import stamina
-import yaml
 
 from runner.execute import ExecSettings
 from runner.ledger import campaign_dir
+from runner.ops import RunOptions
 from runner.plan import Plan, load_plan
-from runner.runs import RunOptions
 from runner.sandbox import SandboxServer
 from runner.sandbox.testing import inspect, running_sandbox
+from tests.builders import AUDIENCE_HEADER, campaign_yaml, write_audience_csv, write_campaign_file
 
 REPO = Path(__file__).resolve().parents[2]
 REGISTRY = REPO / "samples" / "sandbox_customers.csv"
@@ -40,8 +39,9 @@ OPENID = "exec-test-openid"
 APPKEY = "exec-SECRET-appkey-5f2e9d81c4"
 CAMPAIGN = "exec-test"
 START_DATE, END_DATE = "2027-01-01", "2035-12-31"
-HEADERS = {"cm_id": "客户ID", "cm_code": "客户编码", "cm_name": "客户名称", "level": "客户等级"}
-QTY = "数量"
+#: Our column names → the headers of an audience CSV (:data:`tests.builders.AUDIENCE_HEADER`).
+*_NAMED, QTY = AUDIENCE_HEADER
+HEADERS = dict(zip(("cm_id", "cm_code", "cm_name", "level"), _NAMED, strict=True))
 ID_TEXT = re.compile(r"^[0-9]{19}$")
 
 #: Short waits so that lost responses and retries resolve fast; many rounds so that a
@@ -65,17 +65,8 @@ def write_audience(
 ) -> Path:
     """A customer CSV with Chinese headers (客户ID, 客户编码, 客户名称, 客户等级, 数量)."""
     qty = quantities or [1 + i % 3 for i in range(customers.height)]
-    frame = pl.DataFrame(
-        {
-            HEADERS["cm_id"]: customers["id"],
-            HEADERS["cm_code"]: customers["code"],
-            HEADERS["cm_name"]: customers["name"],
-            HEADERS["level"]: customers["level"],
-            QTY: [str(q) for q in qty],
-        }
-    )
-    frame.write_csv(path)
-    return path
+    columns = [customers[name].to_list() for name in ("id", "code", "name", "level")]
+    return write_audience_csv(path, list(zip(*columns, map(str, qty), strict=True)))
 
 
 def audience(file: Path, *, key: str = "cm_code") -> dict[str, Any]:
@@ -144,15 +135,14 @@ def write_campaign(
         "max_attempts": 10,
         "settle_s": SETTLE_S,
     }
-    document = {
-        "campaign": name,
-        "api": {k: v for k, v in (settings | api).items() if v is not None},
-        "audiences": dict(audiences),
-        "vouchers": dict(vouchers),
-        "grants": list(grants),
-    }
-    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), "utf-8")
-    return path
+    text = campaign_yaml(
+        name,
+        api={k: v for k, v in (settings | api).items() if v is not None},
+        audiences=audiences,
+        vouchers=vouchers,
+        grants=grants,
+    )
+    return write_campaign_file(path, text)
 
 
 def env_for(base_url: str) -> dict[str, str]:
@@ -284,37 +274,6 @@ def assert_exactly_planned(
 
 
 # --- processes ------------------------------------------------------------------------------
-
-
-_RESERVED: list[socket.socket] = []
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on, kept for this test until it ends.
-
-    On Linux the port stays bound (``SO_REUSEADDR``, never listening) until the test's
-    teardown: a connection to it is refused, no other process (another pytest worker, a
-    client's ephemeral port) can take it, yet a sandbox, which binds with
-    ``SO_REUSEADDR`` too, can listen on it. Elsewhere the socket is closed at once, as
-    BSD and Windows semantics of ``SO_REUSEADDR`` differ.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port: int = sock.getsockname()[1]
-    if sys.platform == "linux":
-        _RESERVED.append(sock)
-    else:
-        sock.close()
-    return port
-
-
-@pytest.fixture(autouse=True)
-def _release_reserved_ports() -> Iterator[None]:
-    """The ports :func:`free_port` kept for a test are let go after it."""
-    yield
-    while _RESERVED:
-        _RESERVED.pop().close()
 
 
 def subprocess_env(base_url: str) -> dict[str, str]:

@@ -18,8 +18,9 @@ from runner.errors import (
     PlanChanged,
 )
 from runner.ledger import Ledger, campaign_dir
-from runner.plan import preview_campaign
-from runner.runs import run_campaign, verify_campaign
+from runner.ops.plan import preview_campaign
+from runner.ops.run import run_campaign
+from runner.ops.verify import verify_campaign
 from runner.sandbox import SandboxConfig, SandboxServer
 from runner.sandbox.testing import inspect, signed_post
 
@@ -178,7 +179,7 @@ def test_no_confirmation_or_a_changed_plan_hash_refuses_before_sending(tmp_path:
             path, audiences={"shops": shops}, vouchers={"ten-off": voucher("满减")}, grants=[one]
         )
         env = env_for(server.base_url)
-        approved = str(preview_campaign(path, state, env=env)[0]["plan_hash"])
+        approved = preview_campaign(path, state, env=env).preview.plan_hash
 
         with pytest.raises(ConfirmationRequired) as unattended:
             run_campaign(path, options(state, server.base_url, yes=False, confirm=None))
@@ -261,11 +262,9 @@ def test_verify_reports_a_grant_made_behind_the_runners_back(tmp_path: Path) -> 
             assert_exactly_planned(server.base_url, plan, state)
         checked = verify_campaign(path, options(state, server.base_url))
         assert checked.exit_code == 3
-        verify = checked.summary["verify"]
-        assert isinstance(verify, dict)
-        assert [(m["customer_key"], m["remote"], m["ledger"]) for m in verify["mismatches"]] == [
-            (code, 2, 1)
-        ]
+        verify = checked.summary.verify
+        assert verify is not None
+        assert [(m.customer_key, m.remote, m.ledger) for m in verify.mismatches] == [(code, 2, 1)]
 
 
 def test_grants_dropped_from_the_campaign_are_kept_and_reported(tmp_path: Path) -> None:
@@ -284,7 +283,7 @@ def test_grants_dropped_from_the_campaign_are_kept_and_reported(tmp_path: Path) 
         )
         result = run_campaign(path, options(state, server.base_url))
         assert result.exit_code == 0
-        assert result.summary["no_longer_planned"] == {"done": 6}
+        assert result.summary.no_longer_planned == {"done": 6}
         assert_exactly_planned(server.base_url, before, state)
     results = pl.read_csv(campaign_dir(state, CAMPAIGN) / "results.csv", infer_schema=False)
     assert results.filter(pl.col("planned") == "no longer").height == 6
@@ -318,7 +317,7 @@ def test_a_created_voucher_cannot_grow(tmp_path: Path) -> None:
         write_campaign(path, audiences={"shops": shops}, vouchers=vouchers, grants=[fewer])
         result = run_campaign(path, options(state, server.base_url))
         assert result.exit_code == 0
-        assert result.summary["no_longer_planned"] == {"done": 1}
+        assert result.summary.no_longer_planned == {"done": 1}
 
 
 def test_a_wrong_appkey_stops_the_run_with_exit_4_and_fails_nothing(tmp_path: Path) -> None:

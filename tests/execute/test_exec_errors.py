@@ -11,7 +11,7 @@ import pytest
 from runner.cli import main
 from runner.errors import ExitCode, StateDirUnusable
 from runner.ledger import Ledger, campaign_dir
-from runner.runs import run_campaign
+from runner.ops.run import run_campaign
 
 from .conftest import (
     CAMPAIGN,
@@ -98,7 +98,7 @@ def test_a_bug_is_recorded_as_a_crash_and_ctrl_c_as_an_interrupt(
         assert raised.value is error
         exit_code, summary = _last_run(state)
         assert exit_code == code
-        assert key in summary
+        assert summary.get(key)
         if key == "crash":
             crash = summary["crash"]
             assert isinstance(crash, dict)
@@ -138,6 +138,7 @@ def test_an_unwritable_result_file_exits_4_and_keeps_the_grants(
         assert summary["stopped_by"] == {
             "error": StateDirUnusable.__name__,
             "message": "cannot write the result file: Is a directory",
+            "at": None,
         }
         planned = plan_of(campaign, server.base_url).jobs.height
         assert _done_jobs(state) == planned == granted(server.base_url)

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from runner.adopt import AdoptOptions, adopt_campaign, parse_choices
 from runner.cli import main
 from runner.errors import (
     ConfirmationRequired,
@@ -23,14 +22,15 @@ from runner.errors import (
     UsageError,
 )
 from runner.ledger import campaign_dir
-from runner.plan import preview_campaign
-from runner.runs import run_campaign, status
+from runner.ops.adopt import AdoptOptions, adopt_campaign, parse_choices
+from runner.ops.plan import preview_campaign
+from runner.ops.run import run_campaign
+from runner.ops.status import status
 from runner.sandbox.testing import inspect, signed_post
 
 from .conftest import (
     APPKEY,
     OPENID,
-    REPO,
     assert_exactly_planned,
     audience,
     env_for,
@@ -97,7 +97,7 @@ def test_the_ledger_lives_next_to_the_campaign_whatever_the_working_directory(
         assert second.exit_code == 0, second.summary
         assert _writes(server.base_url) == writes
         state = tmp_path / "campaigns" / "state"
-        assert second.summary["ledger_file"] == str(
+        assert second.summary.ledger_file == str(
             campaign_dir(state, plan.campaign) / "ledger.sqlite"
         )
         assert not (elsewhere / "state").exists()
@@ -110,10 +110,12 @@ def test_state_dir_in_the_campaign_is_relative_to_the_campaign_file(
     """``state_dir:`` in the campaign file is resolved against the file's folder."""
     campaign = _campaign(tmp_path / "c")
     campaign.write_text(campaign.read_text("utf-8") + "state_dir: ../ledgers\n", "utf-8")
-    monkeypatch.chdir(REPO)
+    elsewhere = tmp_path / "a" / "b"  # from here, ../ledgers would be tmp_path/a/ledgers
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
     with sandbox(seed=32) as server:
         summary = status(campaign, None, env=env_for(server.base_url))
-    assert summary["ledger_file"] == str(tmp_path / "ledgers" / "exec-test" / "ledger.sqlite")
+    assert summary.ledger_file == str(tmp_path / "ledgers" / "exec-test" / "ledger.sqlite")
 
 
 def test_a_second_empty_state_dir_creates_nothing_and_adopt_makes_run_send_nothing(
@@ -141,7 +143,7 @@ def test_a_second_empty_state_dir_creates_nothing_and_adopt_makes_run_send_nothi
 
         adopted = _adopt(campaign, second_state, server.base_url)
         assert adopted.exit_code == 0
-        assert adopted.summary["adopted"] == [
+        assert [a.model_dump() for a in adopted.summary.adopted] == [
             {
                 "voucher_key": "ten-off",
                 "remote_id": remote_id,
@@ -153,7 +155,7 @@ def test_a_second_empty_state_dir_creates_nothing_and_adopt_makes_run_send_nothi
         again = run_campaign(campaign, options(second_state, server.base_url))
         assert again.exit_code == 0, again.summary
         assert _writes(server.base_url) == writes
-        assert again.summary["calls"].get("receiveVoucherInfo", 0) == 0  # type: ignore[attr-defined]
+        assert (again.summary.calls or {}).get("receiveVoucherInfo", 0) == 0
         assert_exactly_planned(server.base_url, plan, second_state)
 
 
@@ -194,8 +196,8 @@ def test_killed_run_with_its_state_deleted_is_adopted_and_only_missing_grants_ar
         held = granted(base_url)
         assert 0 < held < plan.jobs.height
         adopted = _adopt(campaign, state, base_url)
-        found = adopted.summary["adopted"][0]  # type: ignore[index]
-        assert (found["grants_found"], found["grants_to_send"]) == (held, plan.jobs.height - held)
+        found = adopted.summary.adopted[0]
+        assert (found.grants_found, found.grants_to_send) == (held, plan.jobs.height - held)
 
         final = run_campaign(campaign, options(state, base_url))
         assert final.exit_code == 0, final.summary
@@ -247,7 +249,8 @@ def test_a_ledger_of_another_tenant_exits_4_before_any_request(tmp_path: Path) -
         assert "--state-dir" in (caught.value.hint or "")
         assert _requests(second.base_url) == 0
         shown = status(campaign, state, env=env)
-        assert shown["tenant"] == {"base_url": first.base_url, "openid": "ex***id"}
+        assert shown.tenant is not None
+        assert shown.tenant.model_dump() == {"base_url": first.base_url, "openid": "ex***id"}
 
 
 def _plan_and_run_refuse(campaign: Path, state: Path, base_url: str) -> list[Problem]:
@@ -274,7 +277,7 @@ def test_a_renamed_voucher_key_is_refused_as_a_rename(tmp_path: Path) -> None:
         campaign.write_text(campaign.read_text("utf-8").replace("ten-off", "spring-ten"), "utf-8")
         writes = _writes(server.base_url)
         shown = status(campaign, state, env=env_for(server.base_url))
-        assert ["renamed" in p["message"] for p in shown["run_refuses"]] == [True]  # type: ignore[union-attr]
+        assert ["renamed" in p.message for p in shown.run_refuses] == [True]
         for problem in _plan_and_run_refuse(campaign, state, server.base_url):
             assert "renamed" in problem.message
             assert "ten-off" in problem.message
@@ -331,7 +334,7 @@ def test_adopt_with_several_matches_needs_a_choice(tmp_path: Path) -> None:
                 ),
             )
         chosen = _adopt(campaign, state, server.base_url, f"ten-off={ids[1]}")
-        assert chosen.summary["adopted"][0]["remote_id"] == ids[1]  # type: ignore[index]
+        assert chosen.summary.adopted[0].remote_id == ids[1]
         plan = plan_of(campaign, server.base_url)
         assert run_campaign(campaign, options(state, server.base_url)).exit_code == 0
         held = inspect(server.base_url)["grants"]

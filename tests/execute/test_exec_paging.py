@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from runner.runs import run_campaign
+from runner.ops.run import run_campaign
 from runner.sandbox.testing import inspect
+from runner.summaries import RunSummary
 
 from .conftest import (
     assert_exactly_planned,
@@ -44,10 +45,9 @@ def _campaign(tmp_path: Path, customers: int, **voucher_fields: Any) -> Path:
     )
 
 
-def _verify(summary: dict[str, Any]) -> dict[str, Any]:
-    verify = summary["verify"]
-    assert isinstance(verify, dict), summary
-    return verify
+def _verify(summary: RunSummary) -> dict[str, Any]:
+    assert summary.verify is not None, summary
+    return summary.verify.model_dump()
 
 
 @pytest.mark.slow

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from runner.errors import InvalidInput
-from runner.plan import load_plan, preview_campaign
+from runner.ops.plan import preview_campaign
+from runner.plan import load_plan
 from tests.plan.helpers import AUDIENCE, TODAY, campaign_text, line_of, voucher, write_campaign
 
 APPKEY = "plan-SECRET-appkey-9c41"

@@ -10,7 +10,8 @@ import pytest
 
 from runner.clock import beijing_today
 from runner.errors import InputError
-from runner.plan import load_plan, preview_campaign
+from runner.ops.plan import preview_campaign
+from runner.plan import load_plan
 
 CAMPAIGNS = Path(__file__).resolve().parents[2] / "campaigns"
 GOOD = sorted(CAMPAIGNS.glob("*.yaml"))
@@ -41,11 +42,10 @@ def test_there_are_examples_of_both_kinds() -> None:
 @pytest.mark.parametrize("path", GOOD, ids=lambda p: p.name)
 def test_good_example_plans(path: Path, tmp_path: Path) -> None:
     """A good example campaign plans on the pinned day and writes its preview files."""
-    summary, directory = preview_campaign(path, tmp_path, env=ENV, today=TODAY)
-    grants = summary["grants"]
-    assert isinstance(grants, dict)
-    assert grants["total"] == GRANTS[path.name]
-    assert {"plan.parquet", "plan.xlsx", "preview.md"} <= {p.name for p in directory.iterdir()}
+    result = preview_campaign(path, tmp_path, env=ENV, today=TODAY)
+    assert result.preview.grants.total == GRANTS[path.name]
+    written = {p.name for p in result.directory.iterdir()}
+    assert {"plan.parquet", "plan.xlsx", "preview.md"} <= written
 
 
 @pytest.mark.parametrize("path", GOOD, ids=lambda p: p.name)

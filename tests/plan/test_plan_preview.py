@@ -10,21 +10,14 @@ import polars as pl
 import pytest
 from rich.console import Console
 
-import runner.plan
 from runner.campaign import Campaign
 from runner.cli import main
 from runner.errors import InvalidInput
 from runner.ledger import Ledger
-from runner.plan import (
-    Plan,
-    ledger_rows,
-    load_plan,
-    markdown,
-    preview_campaign,
-    print_preview,
-    summarize,
-    write_preview,
-)
+from runner.ops.plan import preview_campaign, summarize
+from runner.outputs.preview import markdown, print_preview, write_preview
+from runner.plan import Plan, ledger_rows, load_plan
+from runner.summaries import to_json
 from tests.plan.helpers import (
     ID_A,
     TODAY,
@@ -73,58 +66,27 @@ def _run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
     return (code if isinstance(code, int) else 1), out, err
 
 
-def test_public_api_is_pinned() -> None:
-    """runner.plan exports exactly the documented names."""
-    assert sorted(runner.plan.__all__) == sorted(
-        [
-            "JOB_COLUMNS",
-            "LedgerRows",
-            "LedgerView",
-            "Plan",
-            "PlannedVoucher",
-            "approved_summary_file",
-            "build_plan",
-            "canonical_json",
-            "check_against_ledger",
-            "fingerprint",
-            "fit_created",
-            "job_id",
-            "judge_against_ledger",
-            "ledger_diff",
-            "ledger_rows",
-            "load_plan",
-            "markdown",
-            "plan_hash",
-            "preview_campaign",
-            "print_preview",
-            "summarize",
-            "voucher_identity",
-            "write_preview",
-        ]
-    )
-    assert all(hasattr(runner.plan, name) for name in runner.plan.__all__)
-
-
 def test_summary_has_the_documented_shape(tmp_path: Path) -> None:
     """summarize returns the architecture's JSON shape with counts, face value and duration."""
     campaign, plan = _load(write_campaign(tmp_path, campaign_text()))
     summary = summarize(campaign, plan, rate=4.0)
-    assert set(summary) >= SUMMARY_KEYS
-    (one,) = summary["vouchers"]  # type: ignore[misc]
+    data = json.loads(to_json(summary))
+    assert set(data) >= SUMMARY_KEYS
+    (one,) = data["vouchers"]
     assert set(one) >= VOUCHER_KEYS
     assert (one["num"], one["eachCmNum"], one["grants"], one["scope"]) == (6, 3, 6, "specific")
     assert one["discount"] == {"type": "GDMZ"}
-    assert summary["grants"] == {
+    assert data["grants"] == {
         "total": 6,
         "by_voucher": {"ten-off": 6},
         "by_audience": {"east": 6},
     }
-    assert summary["customers"] == 3
-    assert summary["face_value"] == "60.00"
-    assert summary["estimated_seconds"] == 2.0  # (1 create + 6 grants + 1 verify) / 4 per s
-    assert len(summary["first_jobs"]) == 6  # type: ignore[arg-type]
-    assert summary["ledger"] is None
-    json.dumps(summary)  # every value is JSON-ready
+    assert summary.customers == 3
+    assert summary.face_value == "60.00"
+    assert summary.estimated_seconds == 2.0  # (1 create + 6 grants + 1 verify) / 4 per s
+    assert len(summary.first_jobs) == 6
+    assert summary.ledger is None
+    assert (data["kind"], data["schema_version"]) == ("plan", 1)
 
 
 def test_summary_of_a_zkbl_scope_voucher(tmp_path: Path) -> None:
@@ -136,19 +98,19 @@ def test_summary_of_a_zkbl_scope_voucher(tmp_path: Path) -> None:
     )
     campaign, plan = _load(write_campaign(tmp_path, campaign_text(vouchers=vouchers)))
     summary = summarize(campaign, plan, rate=10)
-    (one,) = summary["vouchers"]  # type: ignore[misc]
-    assert one["discount"] == {"type": "ZKBL", "percent": "0.85", "max_amount": "7.50"}
-    assert one["scope"] == {"levels": ["A", "B"]}
-    assert one["doorsill"] == "100"
-    assert summary["face_value"] == "45.00"
-    assert summary["unbounded_vouchers"] == []
+    (one,) = summary.vouchers
+    assert one.discount == {"type": "ZKBL", "percent": "0.85", "max_amount": "7.50"}
+    assert one.scope == {"levels": ["A", "B"]}
+    assert one.doorsill == "100"
+    assert summary.face_value == "45.00"
+    assert summary.unbounded_vouchers == []
 
 
 def test_preview_files_keep_ids_as_text(tmp_path: Path) -> None:
     """plan.parquet and plan.xlsx hold 19-digit customer ids as text; preview files exist."""
     campaign, plan = _load(write_campaign(tmp_path, campaign_text(key="cm_id")))
     summary = summarize(campaign, plan, rate=10)
-    directory = write_preview(tmp_path / "state", campaign, plan, summary)
+    directory = write_preview(tmp_path / "state", plan, summary)
     assert directory == tmp_path / "state" / "test-plan"
     parquet = pl.read_parquet(directory / "plan.parquet")
     assert parquet.schema["customer_key"] == pl.String
@@ -202,8 +164,9 @@ def test_ledger_diff_reports_done_to_do_and_dropped(tmp_path: Path) -> None:
         ledger.mark_sending(first, "msg-1")
         ledger.mark_done(first)
     path.write_text(campaign_text(grants=grant(where="level <> 'C'")), encoding="utf-8")
-    summary, _ = preview_campaign(path, state, env={}, today=TODAY)
-    assert summary["ledger"] == {
+    summary = preview_campaign(path, state, env={}, today=TODAY).preview
+    assert summary.ledger is not None
+    assert summary.ledger.model_dump() == {
         "already_done": 1,
         "still_to_do": 2,
         "new": 0,
@@ -211,7 +174,7 @@ def test_ledger_diff_reports_done_to_do_and_dropped(tmp_path: Path) -> None:
         "done_not_in_plan": 0,
         "voucher_conflicts": [],
     }
-    assert summary["calls"] == 2 + 2
+    assert summary.calls == 2 + 2
 
 
 def test_plan_refuses_a_changed_created_voucher_like_run(tmp_path: Path) -> None:
@@ -238,8 +201,11 @@ def test_plan_refuses_a_changed_created_voucher_like_run(tmp_path: Path) -> None
 def test_runner_plan_json_prints_one_object(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`runner plan --json` exits 0 and prints the summary as one JSON object on stdout."""
-    monkeypatch.chdir(tmp_path)
+    """`runner plan --json` prints the summary as one JSON object and, run from another
+    folder, writes its state beside the campaign."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
     path = write_campaign(tmp_path, campaign_text(vouchers=voucher(**dates_from_today())))
     code, out, _ = _run_cli(["plan", str(path), "--json"], capsys)
     assert code == 0
@@ -247,6 +213,7 @@ def test_runner_plan_json_prints_one_object(
     assert set(summary) >= SUMMARY_KEYS
     assert summary["grants"]["total"] == 6
     assert (tmp_path / "state" / "test-plan" / "plan.parquet").is_file()
+    assert list(elsewhere.iterdir()) == []
 
 
 def test_runner_plan_human_preview(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

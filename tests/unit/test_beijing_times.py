@@ -12,7 +12,7 @@ import pytest
 
 from runner.cli import main
 from runner.ledger import JobRow, Ledger, VoucherRow
-from runner.outputs import write_outputs
+from runner.outputs.results import write_outputs
 from tests.plan.helpers import campaign_text, dates_from_today, voucher, write_campaign
 
 BEIJING_ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+08:00$")

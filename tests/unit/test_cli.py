@@ -11,6 +11,7 @@ import pytest
 from runner import __version__
 from runner.cli import cli, main
 from runner.errors import ExitCode
+from tests.builders import write_campaign_file
 
 #: Paths from the repository, whatever the working directory (``pytest -n`` workers too).
 REPO = Path(__file__).resolve().parents[2]
@@ -90,9 +91,7 @@ def _campaign_with_credential_refs(tmp_path: Path) -> Path:
     text = EAST_CAMPAIGN.read_text(encoding="utf-8")
     text = text.replace("../samples/", str(REPO / "samples") + "/")
     text = text.replace("api:\n", "api:\n  openid: ${MY_OPENID}\n  appkey: ${MY_APPKEY}\n", 1)
-    path = tmp_path / "campaign.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_campaign_file(tmp_path / "campaign.yaml", text)
 
 
 def test_plan_needs_no_credentials_even_when_the_file_refers_to_them(

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from runner.campaign import load_campaign
-from runner.demo import CAMPAIGN_ID, DemoSettings, campaign_text, run_demo
+from runner.ops.demo import CAMPAIGN_ID, DemoSettings, campaign_text, run_demo
 
 
 def _small(directory: Path) -> DemoSettings:

@@ -9,13 +9,13 @@ import pytest
 
 from runner.errors import ExitCode, StateDirUnusable
 from runner.ledger import JobRow, Ledger, VoucherRow
-from runner.outputs import write_outputs
-from runner.sheets import Audience, read_audience
+from runner.outputs.results import write_outputs
+from runner.sheets import AudienceTable, read_audience
 
 BIG_ID = "6856083179295188426"
 
 
-def _audience(tmp_path: Path) -> Audience:
+def _audience(tmp_path: Path) -> AudienceTable:
     csv = tmp_path / "stores.csv"
     csv.write_text(
         "客户编码,客户名称,备注\nCUS1,甲店,x\nCUS2,乙店,y\nCUS3,丙店,z\n", encoding="utf-8-sig"

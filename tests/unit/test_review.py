@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from runner.errors import LockHeld, UsageError
 from runner.ledger import CampaignLock, Ledger, campaign_dir
-from runner.review import (
+from runner.ops.review import (
     Decision,
     ReviewItem,
     parse_decision,
@@ -16,6 +17,7 @@ from runner.review import (
     resolve,
     review_items,
 )
+from runner.summaries import to_json
 from tests.ledger.helpers import (
     BIG_ID,
     VOUCHER,
@@ -146,9 +148,9 @@ def test_job_no_longer_planned_is_still_listed(state: Path) -> None:
     assert items["j3"].active is True
 
 
-def test_as_dict_is_plain_json(state: Path) -> None:
-    """An item as a dict holds its events as from/to/detail values."""
-    data = review_items(state, CAMPAIGN)[1].as_dict()
+def test_an_item_in_json_holds_its_events(state: Path) -> None:
+    """An item's JSON form holds its events as from/to/detail values."""
+    data = json.loads(to_json(review_items(state, CAMPAIGN)[1].view()))
     assert data["id"] == "j3"
     events = data["events"]
     assert isinstance(events, list)

@@ -1,0 +1,58 @@
+"""``runner verify``: remote granted instances compared with the ledger, read-only."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from runner import logs
+from runner.errors import ExitCode, UsageError
+from runner.execute import RunContext, RunOutcome
+from runner.execute import verify as verify_remote
+from runner.ledger import LEDGER_FILE, campaign_dir
+from runner.ops._recording import RunResult
+from runner.ops._session import (
+    RunOptions,
+    credentials_for,
+    exec_settings,
+    open_ledger,
+    tenant_of,
+    throttle_for,
+    vendor_client,
+)
+from runner.ops.run import run_summary
+from runner.plan import load_plan
+from runner.statedir import resolve_state_dir
+
+__all__ = ["verify_campaign"]
+
+
+def verify_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
+    """The verify step alone: exit 0 when remote equals ledger, 3 on any difference."""
+    campaign, _plan = load_plan(campaign_path, env=options.env, past_end_ok=True)
+    state_dir = resolve_state_dir(campaign, options.state_dir)
+    if not (campaign_dir(state_dir, campaign.campaign) / LEDGER_FILE).exists():
+        raise UsageError(
+            f"campaign {campaign.campaign!r} never ran in {state_dir}: nothing to verify",
+            hint="Run it first (`runner run`), or pass the --state-dir it ran with.",
+        )
+    creds = credentials_for(campaign, options.env)
+    logs.use_redactor(creds.redactor)
+    with open_ledger(
+        state_dir, campaign.campaign, read_only=True, redactor=creds.redactor
+    ) as ledger:
+        ledger.check_tenant(tenant_of(creds))
+        ids = {v.voucher_key: v.remote_id for v in ledger.vouchers(active=None) if v.remote_id}
+        throttle = throttle_for(campaign)
+        client = vendor_client(campaign, creds, throttle, options)
+        ctx = RunContext(ledger, client, throttle, exec_settings(campaign, options))
+
+        async def go() -> RunOutcome:
+            async with client:
+                report = await verify_remote(ctx, ids)
+            return RunOutcome(ids, report, False, dict(ctx.calls))
+
+        outcome = asyncio.run(go())
+        summary = run_summary(ledger, outcome, kind="verify")
+    code = ExitCode.OK if outcome.verify is not None and outcome.verify.ok else ExitCode.REVIEW
+    return RunResult(code, summary)

@@ -1,0 +1,400 @@
+"""What each command returns: typed, versioned results, one JSON form for all readers.
+
+Every command's use case (:mod:`runner.ops`) returns one of these models; the CLI prints
+it as tables (:mod:`runner.outputs.console`) or, with ``--json``, as :func:`to_json`
+gives it; the ledger's ``runs`` table stores the same JSON. Scheduled jobs, the drop
+folder and dashboards parse that JSON: ``runner schema --output NAME`` prints its JSON
+Schema (:func:`output_schema`). Every object carries ``kind`` and ``schema_version``;
+a version changes only when a field is removed or changes meaning (fields may be
+added within a version). Every field is always present: ``null`` when not applicable.
+
+::
+
+    CommandResult                  kind, schema_version
+    ├── PlanPreview                runner plan --json (and preview.json)
+    ├── LedgerSummary              the ledger's counts, per voucher and state
+    │   ├── RunSummary             runner run / retry-failed / verify --json
+    │   │   └── AdoptSummary       runner adopt --json
+    │   └── StatusReport           runner status --json
+    ├── ReviewListing              runner review --json
+    ├── ReviewRecorded             runner review --resolve ... --json
+    └── ErrorReport                any command's error, on stderr, with --json
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "OUTPUTS",
+    "SCHEMA_VERSION",
+    "AdoptSummary",
+    "Adopted",
+    "CommandResult",
+    "ErrorReport",
+    "EventView",
+    "LastRun",
+    "LedgerChanges",
+    "LedgerSummary",
+    "Mismatch",
+    "PlanPreview",
+    "PreviewGrants",
+    "PreviewVoucher",
+    "ProblemView",
+    "Recovered",
+    "RerunWould",
+    "ReviewItemView",
+    "ReviewListing",
+    "ReviewRecorded",
+    "RunSummary",
+    "StatusReport",
+    "StopCause",
+    "TenantView",
+    "VerifySummary",
+    "VoucherConflictView",
+    "VoucherCounts",
+    "output_schema",
+    "to_json",
+]
+
+SCHEMA_VERSION: Final = 1
+
+#: Counts per state, e.g. ``{"done": 52, "failed": 2}``; only states that occur.
+StateCounts = dict[str, int]
+
+
+class _Model(BaseModel):
+    # every field is always written, so the serialization schema lists them all as required
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_serialization_defaults_required=True
+    )
+
+
+class TenantView(_Model):
+    """The tenant a ledger is bound to, as people may see it (the openid masked)."""
+
+    base_url: str
+    openid: str
+
+
+class ProblemView(_Model):
+    """One located problem: what is wrong, where (file, row, key, line, job) and what to do."""
+
+    message: str
+    where: dict[str, str | int] = Field(default_factory=dict)
+    hint: str | None = None
+
+
+class CommandResult(_Model):
+    """The fields every command's result starts with."""
+
+    kind: str
+    schema_version: Literal[1] = SCHEMA_VERSION
+
+
+# --- plan ---------------------------------------------------------------------------------
+
+
+class PreviewVoucher(_Model):
+    """One voucher as the preview shows it: settings, limits, grants and face value."""
+
+    key: str
+    name: str
+    num: int
+    eachCmNum: int  # noqa: N815 - the vendor's wire name, as the preview shows it
+    money: str
+    doorsill: str | None
+    discount: dict[str, str | None]
+    start_date: str
+    end_date: str
+    grant_type: str
+    pay_type: str
+    scope: str | dict[str, list[str]]
+    products: dict[str, Any]
+    grants: int
+    customers: int
+    face_value: str | None
+    fingerprint: str
+
+
+class PreviewGrants(_Model):
+    """Grants in the plan: in all, per voucher, per audience."""
+
+    total: int
+    by_voucher: dict[str, int]
+    by_audience: dict[str, int]
+
+
+class VoucherConflictView(_Model):
+    """A voucher the ledger sent that the campaign file has changed since."""
+
+    voucher_key: str
+    state: str
+
+
+class LedgerChanges(_Model):
+    """How the plan compares with what the ledger already holds."""
+
+    already_done: int
+    still_to_do: int
+    new: int
+    no_longer_planned: int
+    done_not_in_plan: int
+    voucher_conflicts: list[VoucherConflictView]
+
+
+class PlanPreview(CommandResult):
+    """``runner plan``: what a run would create and grant, and how long it would take."""
+
+    kind: Literal["plan"] = "plan"
+    campaign: str
+    source: str | None
+    plan_hash: str
+    vouchers: list[PreviewVoucher]
+    grants: PreviewGrants
+    customers: int
+    face_value: str
+    unbounded_vouchers: list[str]
+    budget: str | None
+    calls: int
+    rate: float
+    estimated_seconds: float
+    first_jobs: list[dict[str, Any]]
+    warnings: list[str]
+    ledger: LedgerChanges | None
+    ledger_file: str | None
+    tenant: TenantView | None
+
+
+# --- run, verify, status, adopt -------------------------------------------------------------
+
+
+class VoucherCounts(_Model):
+    """One voucher in the ledger with its grants per state."""
+
+    key: str
+    state: str
+    remote_id: str | None
+    active: bool
+    jobs: StateCounts
+    last_error: str | None
+
+
+class Mismatch(_Model):
+    """One customer of one voucher whose remote count differs from the ledger's."""
+
+    voucher_key: str
+    voucher_id: str
+    customer_key: str
+    key_kind: str
+    remote: int
+    ledger: int
+
+
+class VerifySummary(_Model):
+    """Remote granted instances compared with the ledger's confirmed grants."""
+
+    ok: bool
+    vouchers: int
+    remote_instances: int
+    ledger_grants: int
+    mismatches: list[Mismatch]
+
+
+class StopCause(_Model):
+    """What stopped a run before it ended by itself: an error, or a crash (a bug) and where."""
+
+    error: str
+    message: str
+    at: str | None = None
+
+
+class Recovered(_Model):
+    """Rows a crashed run left ``sending`` that this run settled."""
+
+    vouchers: int
+    jobs: int
+
+
+class LedgerSummary(CommandResult):
+    """What the ledger holds for a campaign: vouchers and grants per state."""
+
+    kind: str = "ledger"
+    campaign: str
+    ledger_file: str | None
+    tenant: TenantView | None
+    vouchers: list[VoucherCounts]
+    jobs: StateCounts
+    no_longer_planned: StateCounts
+    last_errors: list[str]
+
+    def ledger_fields(self) -> dict[str, Any]:
+        """The ledger's fields of this summary, to build a command's result from."""
+        skip = ("kind", "schema_version")
+        return {
+            name: getattr(self, name) for name in LedgerSummary.model_fields if name not in skip
+        }
+
+
+class RunSummary(LedgerSummary):
+    """``run``, ``retry-failed`` and ``verify``: the ledger after the command, and what it did."""
+
+    kind: Literal["run", "retry-failed", "verify", "adopt"] = "run"
+    calls: dict[str, int] | None = None
+    interrupted: bool | None = None
+    verify: VerifySummary | None = None
+    pushbacks: int | None = None
+    final_rate: float | None = None
+    recovered_after_crash: Recovered | None = None
+    stopped_by: StopCause | None = None
+    crash: StopCause | None = None
+
+
+class Adopted(_Model):
+    """One campaign voucher found on the tenant and taken into the ledger."""
+
+    voucher_key: str
+    remote_id: str
+    grants_found: int
+    grants_to_send: int
+    extra_remote: int
+
+
+class AdoptSummary(RunSummary):
+    """``runner adopt``: the vouchers taken in, and those the tenant does not hold."""
+
+    kind: Literal["adopt"] = "adopt"
+    adopted: list[Adopted]
+    not_found: list[str]
+
+
+class LastRun(_Model):
+    """The last command that wrote to the ledger and how it ended (None: did not finish)."""
+
+    run_id: str
+    command: str
+    started_at: str
+    finished_at: str | None
+    exit_code: int | None
+
+
+class RerunWould(_Model):
+    """What ``runner run`` would do now (and what only ``retry-failed`` would)."""
+
+    grant: int
+    already_done: int
+    new_jobs: int
+    failed_for_retry_failed: int
+    review: int
+    no_longer_planned: int
+    voucher_conflicts: list[str]
+
+
+class StatusReport(LedgerSummary):
+    """``runner status``: the ledger, its last run, and what a rerun would do or refuse."""
+
+    kind: Literal["status"] = "status"
+    last_run: LastRun | None
+    rerun_would: RerunWould
+    run_refuses: list[ProblemView]
+
+
+# --- review ---------------------------------------------------------------------------------
+
+
+class EventView(_Model):
+    """One event of the ledger's append-only log."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_serialization_defaults_required=True,
+    )
+
+    at: str
+    kind: str
+    id: str
+    from_: str | None = Field(alias="from")
+    to: str
+    run_id: str | None
+    detail: dict[str, Any]
+
+
+class ReviewItemView(_Model):
+    """One job or voucher in review, with the evidence a person decides on."""
+
+    kind: str
+    id: str
+    voucher_key: str
+    customer_key: str | None
+    key_kind: str | None
+    customer_name: str | None
+    reason: str | None
+    attempts: int
+    active: bool
+    ledger_confirms: int | None
+    evidence: list[str]
+    events: list[EventView]
+
+
+class ReviewListing(CommandResult):
+    """``runner review``: what is in review."""
+
+    kind: Literal["review"] = "review"
+    campaign: str
+    ledger_file: str
+    in_review: int
+    items: list[ReviewItemView]
+
+
+class ReviewRecorded(CommandResult):
+    """``runner review --resolve``: the decisions recorded, one event each."""
+
+    kind: Literal["review-recorded"] = "review-recorded"
+    campaign: str
+    recorded: list[EventView]
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class ErrorReport(CommandResult):
+    """Any command's error with ``--json`` or ``--log-format json``, printed on stderr."""
+
+    kind: Literal["error"] = "error"
+    error: str
+    exit_code: int
+    message: str
+    problems: list[ProblemView] = Field(default_factory=list)
+    hint: str | None = None
+    traceback: str | None = None
+
+
+#: ``runner schema --output NAME``: the result models by name.
+OUTPUTS: dict[str, type[CommandResult]] = {
+    "plan": PlanPreview,
+    "run": RunSummary,
+    "status": StatusReport,
+    "adopt": AdoptSummary,
+    "review": ReviewListing,
+    "review-recorded": ReviewRecorded,
+    "error": ErrorReport,
+}
+
+
+def to_json(result: BaseModel, *, indent: int | None = None) -> str:
+    """The one JSON form of a result: field names as documented, non-ASCII kept."""
+    data = result.model_dump(mode="json", by_alias=True)
+    return json.dumps(data, ensure_ascii=False, indent=indent)
+
+
+def output_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema of one command's ``--json`` output (see :data:`OUTPUTS`)."""
+    model = OUTPUTS[name]
+    schema = model.model_json_schema(by_alias=True, mode="serialization")
+    schema["$id"] = f"urn:campaign-runner:output:{name}:v{SCHEMA_VERSION}"
+    return schema
