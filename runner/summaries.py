@@ -325,9 +325,16 @@ class EventView(_Model):
 
 
 class ReviewItemView(_Model):
-    """One job or voucher in review, with the evidence a person decides on."""
+    """One job or voucher in review, with what a person needs to decide on it.
 
-    kind: str
+    ``evidence``: what the run recorded about the attempt that ended in review (each
+    ``error``/``reason`` text since it was last sent, e.g. "remote holds 1 instance(s)
+    but the ledger confirms 2", and the extra details of the move into review).
+    ``ledger_confirms``: for a job, the grants of its voucher the ledger now holds as
+    done for the same customer.
+    """
+
+    kind: Literal["job", "voucher"]
     id: str
     voucher_key: str
     customer_key: str | None
@@ -337,8 +344,8 @@ class ReviewItemView(_Model):
     attempts: int
     active: bool
     ledger_confirms: int | None
-    evidence: list[str]
-    events: list[EventView]
+    evidence: tuple[str, ...]
+    events: tuple[EventView, ...]
 
 
 class ReviewListing(CommandResult):

@@ -8,23 +8,9 @@ from dataclasses import dataclass, field
 
 from runner.execute._context import RunContext
 from runner.execute._reconcile import RemoteGrants
+from runner.summaries import Mismatch
 
 __all__ = ["Mismatch", "VerifyReport", "verify"]
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    """One customer of one voucher whose remote count differs from the ledger's."""
-
-    voucher_key: str
-    voucher_id: str
-    customer_key: str
-    key_kind: str
-    remote: int
-    ledger: int
-
-    def as_dict(self) -> dict[str, object]:
-        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -64,7 +50,7 @@ async def verify(ctx: RunContext, voucher_ids: Mapping[str, str]) -> VerifyRepor
             seen.add((kind, customer))
             if counts[kind][customer] != confirmed[customer]:
                 mismatches.append(
-                    Mismatch(
+                    _mismatch(
                         key, voucher_id, customer, kind, counts[kind][customer], confirmed[customer]
                     )
                 )
@@ -74,9 +60,22 @@ async def verify(ctx: RunContext, voucher_ids: Mapping[str, str]) -> VerifyRepor
         if not found and total != sum(confirmed.values()) and not _any_for(mismatches, key):
             # instances the key columns cannot attribute (e.g. an empty cm_source_code)
             mismatches.append(
-                Mismatch(key, voucher_id, "*", "total", total, sum(confirmed.values()))
+                _mismatch(key, voucher_id, "*", "total", total, sum(confirmed.values()))
             )
     return VerifyReport(len(voucher_ids), instances, grants, tuple(mismatches))
+
+
+def _mismatch(
+    voucher_key: str, voucher_id: str, customer_key: str, key_kind: str, remote: int, ledger: int
+) -> Mismatch:
+    return Mismatch(
+        voucher_key=voucher_key,
+        voucher_id=voucher_id,
+        customer_key=customer_key,
+        key_kind=key_kind,
+        remote=remote,
+        ledger=ledger,
+    )
 
 
 def _any_for(mismatches: list[Mismatch], voucher_key: str) -> bool:
@@ -89,7 +88,7 @@ def _strangers(
     """Remote instances of customers the ledger never planned (counted by the kinds we use)."""
     kinds = {kind for kind, _ in seen}
     return [
-        Mismatch(key, voucher_id, customer, kind, n, 0)
+        _mismatch(key, voucher_id, customer, kind, n, 0)
         for kind in sorted(kinds)
         for customer, n in sorted(counts.get(kind, Counter()).items())
         if (kind, customer) not in seen

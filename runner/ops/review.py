@@ -65,46 +65,8 @@ _SYNTAX = (
 _BOOKKEEPING = frozenset({"action", "msg_id", "note", "by"})
 
 
-@dataclass(frozen=True)
-class ReviewItem:
-    """One job or voucher in review, with what a person needs to decide on it.
-
-    ``evidence``: what the run recorded about the attempt that ended in review (each
-    ``error``/``reason`` text since it was last sent, e.g. "remote holds 1 instance(s)
-    but the ledger confirms 2", and the extra details of the move into review).
-    ``ledger_confirms``: for a job, the grants of its voucher the ledger now holds as
-    done for the same customer.
-    """
-
-    kind: ItemKind
-    id: str
-    voucher_key: str
-    customer_key: str | None
-    key_kind: str | None
-    customer_name: str | None
-    reason: str | None
-    attempts: int
-    active: bool
-    ledger_confirms: int | None
-    evidence: tuple[str, ...]
-    events: tuple[EventRecord, ...]
-
-    def view(self) -> ReviewItemView:
-        """What ``runner review`` reports of the item."""
-        return ReviewItemView(
-            kind=self.kind,
-            id=self.id,
-            voucher_key=self.voucher_key,
-            customer_key=self.customer_key,
-            key_kind=self.key_kind,
-            customer_name=self.customer_name,
-            reason=self.reason,
-            attempts=self.attempts,
-            active=self.active,
-            ledger_confirms=self.ledger_confirms,
-            evidence=list(self.evidence),
-            events=[event_view(e) for e in self.events],
-        )
+#: One job or voucher in review (the typed result ``runner review`` reports).
+ReviewItem = ReviewItemView
 
 
 def event_view(event: EventRecord) -> EventView:
@@ -250,7 +212,7 @@ def _voucher_item(voucher: VoucherRecord, events: tuple[EventRecord, ...]) -> Re
         active=voucher.active,
         ledger_confirms=None,
         evidence=_evidence(events),
-        events=events,
+        events=tuple(event_view(e) for e in events),
     )
 
 
@@ -267,7 +229,7 @@ def _job_item(job: JobRecord, confirmed: int, events: tuple[EventRecord, ...]) -
         active=job.active,
         ledger_confirms=confirmed,
         evidence=_evidence(events),
-        events=events,
+        events=tuple(event_view(e) for e in events),
     )
 
 
@@ -436,7 +398,7 @@ def list_review(campaign_path: Path, state_dir: Path | None) -> ReviewListing:
         campaign=campaign.campaign,
         ledger_file=str(campaign_dir(directory, campaign.campaign) / LEDGER_FILE),
         in_review=len(items),
-        items=[item.view() for item in items],
+        items=items,
     )
 
 

@@ -34,7 +34,7 @@ from runner.outputs.preview import SUMMARY_FILE, approved_summary_file, read_pre
 from runner.outputs.results import write_outputs
 from runner.plan import LedgerRows, Plan, check_against_ledger, load_plan
 from runner.statedir import resolve_state_dir
-from runner.summaries import Mismatch, Recovered, RunSummary, VerifySummary
+from runner.summaries import Recovered, RunSummary, VerifySummary
 
 __all__ = ["run_campaign", "run_summary"]
 
@@ -120,7 +120,7 @@ def run_summary(
             vouchers=report.vouchers,
             remote_instances=report.remote_instances,
             ledger_grants=report.ledger_grants,
-            mismatches=[Mismatch(**vars(m)) for m in report.mismatches],
+            mismatches=list(report.mismatches),
         )
     )
     return RunSummary.model_validate(

@@ -80,7 +80,7 @@ def test_lists_only_what_is_in_review_with_its_events(state: Path) -> None:
     items = review_items(state, CAMPAIGN)
     assert [(i.kind, i.id) for i in items] == [("job", "j1"), ("job", "j3")]
     j3 = items[1]
-    assert [(e.from_state, e.to_state) for e in j3.events] == [
+    assert [(e.from_, e.to) for e in j3.events] == [
         (None, "planned"),
         ("planned", "sending"),
         ("sending", "unknown"),
@@ -135,7 +135,7 @@ def test_lists_a_voucher_in_review(tmp_path: Path) -> None:
         None,
     )
     assert item.evidence == ("connection reset", "two vouchers match")
-    assert item.events[-1].to_state == "review"
+    assert item.events[-1].to == "review"
 
 
 def test_job_no_longer_planned_is_still_listed(state: Path) -> None:
@@ -150,7 +150,7 @@ def test_job_no_longer_planned_is_still_listed(state: Path) -> None:
 
 def test_an_item_in_json_holds_its_events(state: Path) -> None:
     """An item's JSON form holds its events as from/to/detail values."""
-    data = json.loads(to_json(review_items(state, CAMPAIGN)[1].view()))
+    data = json.loads(to_json(review_items(state, CAMPAIGN)[1]))
     assert data["id"] == "j3"
     events = data["events"]
     assert isinstance(events, list)
