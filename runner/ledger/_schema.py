@@ -22,7 +22,9 @@ was). A read-only open never writes: it reads a version 1 file as it is, and
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +32,7 @@ from runner.errors import LedgerError, Location
 from runner.ledger._states import JOB_STATES, KEY_KINDS, REFUSABLE_STATES, VOUCHER_STATES
 from runner.ledger._v1 import v1_refused
 
-__all__ = ["SCHEMA_VERSION", "check_campaign", "connect", "ensure_schema"]
+__all__ = ["SCHEMA_VERSION", "check_campaign", "connect", "create_ledger", "ensure_schema"]
 
 SCHEMA_VERSION = 2
 #: Older versions this runner reads as they are (read-only) and upgrades (writable).
@@ -187,6 +189,45 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def create_ledger(path: Path, campaign: str) -> None:
+    """Create a complete, empty ledger at *path* in one step, never half of one.
+
+    The file is built under a hidden temporary name (schema, campaign, checkpointed and
+    synced), then linked to *path*: a process killed at any moment leaves either no
+    ledger or a whole one, never the empty file every later command would refuse (a
+    leftover temporary file is removed by the next creation). An existing *path* is left
+    as it is. The caller holds the campaign lock.
+    """
+    for stale in path.parent.glob(f".{path.name}.*.new*"):
+        stale.unlink(missing_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.new")
+    try:
+        conn = connect(tmp)
+        try:
+            ensure_schema(conn, tmp, campaign, new=True)
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+        with tmp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+        _sync_folder(path.parent)
+    finally:
+        for leftover in path.parent.glob(f"{tmp.name}*"):
+            leftover.unlink(missing_ok=True)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a new directory entry durable (POSIX; a no-op where folders cannot be opened)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def ensure_schema(

@@ -44,7 +44,7 @@ from runner.ledger._records import (
     VoucherRow,
 )
 from runner.ledger._rows import dump_json, now
-from runner.ledger._schema import check_campaign, connect, ensure_schema
+from runner.ledger._schema import check_campaign, connect, create_ledger, ensure_schema
 from runner.ledger._states import JobState, MoveName
 from runner.ledger._sync import SyncChanges, compare
 from runner.ledger._sync_store import load_known, write_changes
@@ -208,6 +208,8 @@ class Ledger:
                 where=Location(file=str(path)),
                 hint="The campaign never ran with this state directory; check --state-dir.",
             )
+        if new:  # whole or not at all: a kill mid-creation must not leave an empty file
+            create_ledger(path, campaign)
         conn = connect(path)
         try:
             if read_only:  # before anything else: an older schema is read, never upgraded
