@@ -67,9 +67,20 @@ def cli(ctx: click.Context, log_format: logs.LogFormat, log_level: str) -> None:
     ctx.obj = {"log_format": log_format}
 
 
+def _stamped(exc: BaseException) -> dict[str, Any]:
+    """An error report's ``timestamp`` and the ``campaign`` and ``run_id`` it happened in."""
+    bound = logs.context_of(exc)
+    return {
+        "timestamp": logs.timestamp(),
+        "campaign": bound.get("campaign"),
+        "run_id": bound.get("run_id"),
+    }
+
+
 def _render_error(err: RunnerError, json_mode: bool) -> None:
     if json_mode:
         report = ErrorReport(
+            **_stamped(err),
             error=type(err).__name__,
             exit_code=int(err.exit_code),
             message=err.message,
@@ -99,6 +110,7 @@ def _render_crash(exc: Exception, json_mode: bool) -> None:
     )
     if json_mode:
         report = ErrorReport(
+            **_stamped(exc),
             error=type(exc).__name__,
             exit_code=int(ExitCode.FAILED),
             message=f"the runner crashed: {exc}",
@@ -372,6 +384,102 @@ def demo_command(directory: Path, customers: int, audience: int, seed: int) -> i
     return run_demo(settings)
 
 
+# --- the drop folder -----------------------------------------------------------------------
+
+
+@cli.command("watch")
+@click.argument("inbox", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--once", is_flag=True, help="One pass (and the runs it starts), then exit: for cron."
+)
+@click.option(
+    "--approval",
+    type=click.Choice(["manual", "auto"]),
+    default="manual",
+    show_default=True,
+    help="manual: a drop runs after an APPROVED file; auto: valid drops run at once.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the ledgers live (one per campaign id) [default: INBOX/.state].",
+)
+@click.option(
+    "--settle",
+    "settle_s",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Seconds a drop's files must stay unchanged before they are read.",
+)
+@click.option("--poll", is_flag=True, help="Poll for changes (network shares send no events).")
+@click.option(
+    "--notify",
+    "notify_urls",
+    multiple=True,
+    metavar="URL",
+    help="Webhook told about every drop (besides each campaign's own notify:); repeatable.",
+)
+@click.option(
+    "--notify-format",
+    type=click.Choice(["json", "wecom", "dingtalk"]),
+    default="json",
+    show_default=True,
+    help="Message format of the --notify webhooks (WeCom / DingTalk group robots).",
+)
+@click.option(
+    "--parallel",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Drops of different campaigns run at the same time (one rate budget per tenant).",
+)
+def watch_command(
+    inbox: Path,
+    once: bool,
+    approval: str,
+    state_dir: Path | None,
+    settle_s: float,
+    poll: bool,
+    notify_urls: tuple[str, ...],
+    notify_format: str,
+    parallel: int,
+) -> int:
+    """Watch INBOX: check each dropped campaign folder, wait for its APPROVED file, run it.
+
+    Drops move through INBOX/awaiting-approval, running, done, failed, needs-review and
+    rejected; each holds a STATUS.md (中文/English) and status.json. With --once the exit
+    code is the most urgent outcome of the pass: 0 nothing to report, 1 a drop failed,
+    2 a drop was rejected, 3 a drop needs review, 4 environment (the drop stays and the
+    next pass retries).
+    """
+    from runner.campaign import NotifyTarget
+    from runner.inbox import Inbox, WatchLoop, WatchOptions, watch
+
+    place = Inbox.at(inbox, state_dir)
+    targets = tuple(
+        NotifyTarget.model_validate({"url": url, "format": notify_format}) for url in notify_urls
+    )
+    options = WatchOptions(approval=approval, settle_s=settle_s, parallel=parallel, notify=targets)
+    click.echo(
+        f"watching {place.root} (ledgers in {place.state_dir}, approval {approval})", err=True
+    )
+    return watch(place, options, once=once, loop=WatchLoop(poll=poll))
+
+
+@cli.command("approve")
+@click.argument("drop", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--by", help="Who approves [default: your user name].")
+def approve_command(drop: Path, by: str | None) -> int:
+    """Approve DROP (a folder in INBOX/awaiting-approval): the plan it previewed runs."""
+    from runner.inbox import approve
+
+    approval = approve(drop, by=by)
+    click.echo(f"approved plan {approval.plan_hash} by {approval.by}: {drop / 'APPROVED'}")
+    return ExitCode.OK
+
+
 # --- review: a person decides what no machine could -------------------------------------
 
 
@@ -471,3 +579,43 @@ def adopt_command(
     )
     console.print_summary(summary, as_json=as_json, hints=shown)
     return result.exit_code
+
+
+# --- init: a new campaign folder -------------------------------------------------------------
+
+
+@cli.command("init")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "parent",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The folder to make NAME/ in.",
+)
+def init_command(name: str, parent: Path) -> int:
+    """Make NAME/ with a commented campaign file NAME.yaml and a customer template to fill.
+
+    NAME is the campaign id (letters, digits, '-' and '_'). The voucher's dates are set a
+    week from today (Beijing time); the template's row 1 explains its columns, row 2 holds
+    the headers. Exit codes: 0 made, 2 invalid name or NAME/ exists with files in it,
+    4 the folder cannot be written.
+    """
+    import shlex
+
+    from runner.ops.init import scaffold
+    from runner.outputs.templates import HEADER_ROW, TEMPLATE_SHEET
+
+    result = scaffold(name, parent)
+    click.echo(f"created {result.folder}:")
+    for path in result.paths:
+        click.echo(f"  {path}")
+    template = result.templates[0]
+    click.echo(
+        f"next: fill {template} (sheet {TEMPLATE_SHEET}, one customer per row from row "
+        f"{HEADER_ROW + 1}), set the voucher's dates ({result.start_date} to "
+        f"{result.end_date} for now) and amounts in {result.campaign_file}, then "
+        f"`runner plan {shlex.quote(str(result.campaign_file))}`"
+    )
+    return ExitCode.OK

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-__all__ = ["BEIJING", "beijing_today"]
+__all__ = ["BEIJING", "beijing_stamp", "beijing_today"]
 
 BEIJING = timezone(timedelta(hours=8), name="Asia/Shanghai")
 
@@ -16,3 +16,8 @@ BEIJING = timezone(timedelta(hours=8), name="Asia/Shanghai")
 def beijing_today() -> date:
     """Today's date in Beijing, the vendor's calendar."""
     return datetime.now(BEIJING).date()
+
+
+def beijing_stamp() -> str:
+    """Now in Beijing as ISO 8601 with the offset, to the millisecond (what people read)."""
+    return datetime.now(BEIJING).isoformat(timespec="milliseconds")

@@ -7,14 +7,25 @@ collected as a side effect: :func:`configure` takes it, and :func:`use_redactor`
 once the credentials are known (the CLI configures logging before it reads them).
 Nothing is registered as a side effect: campaign loading, credentials and the API client
 keep no global list of secrets.
+
+Every line of a command that works on a campaign says which one: :func:`scope` binds
+``campaign`` (and, once the run is recorded, ``run_id``) in structlog's context-local
+context for a block, and :func:`phase` binds ``phase`` and ends with one ``phase finished``
+line (its counts and ``duration_ms``). Both restore the context on the way out, so the
+next command, or the next campaign a long-running process handles, never inherits stale
+ids. The context is per thread and copied into an event loop by ``asyncio.run``; an
+exception that leaves a scope remembers the context it left (:func:`context_of`), for
+the error report printed after the scope closed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
-from collections.abc import MutableMapping
+import time
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any, Literal, TextIO
 
 import structlog
@@ -24,9 +35,15 @@ from runner.redaction import NO_SECRETS, Redactor
 __all__ = [
     "LogFormat",
     "Redact",
+    "bind",
     "configure",
+    "context_of",
+    "current",
     "mask",
+    "phase",
     "reset",
+    "scope",
+    "timestamp",
     "use_json",
     "use_redactor",
 ]
@@ -36,6 +53,12 @@ LogFormat = Literal["auto", "console", "json"]
 _DROP_KEYS = frozenset({"appkey", "digest", "WAIQIN_APPKEY"})
 _MASK_KEYS = frozenset({"openid", "WAIQIN_OPENID"})
 _PLAIN = (str, int, float, bool, type(None), dict, list, tuple)
+#: Every line's ``timestamp`` (ISO 8601 in UTC, ``Z``); error reports use the same.
+_TIMESTAMPER = structlog.processors.TimeStamper(fmt="iso", utc=True)
+#: The attribute an exception leaving a :func:`scope` keeps its log context in.
+_CONTEXT_ATTR = "_runner_log_context"
+
+log = structlog.get_logger(__name__)
 
 
 def mask(value: str) -> str:
@@ -134,7 +157,7 @@ def configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _TIMESTAMPER,
             structlog.processors.format_exc_info,  # tracebacks become text that redact scrubs
             Redact(redactor),
             renderer,
@@ -163,3 +186,80 @@ def use_redactor(redactor: Redactor) -> None:
 def reset() -> None:
     """Restore structlog's defaults, forgetting the redactor in use (for tests)."""
     structlog.reset_defaults()
+
+
+# --- context: which campaign, run and phase a line belongs to -----------------------------
+
+
+def timestamp() -> str:
+    """Now, formatted as the ``timestamp`` of every log line."""
+    return str(_TIMESTAMPER(None, "", {})["timestamp"])
+
+
+def current() -> dict[str, Any]:
+    """The fields bound for this thread (or task) now, e.g. ``campaign`` and ``run_id``."""
+    return structlog.contextvars.get_contextvars()
+
+
+def bind(**fields: Any) -> None:
+    """Add *fields* to every later line of the enclosing :func:`scope` (e.g. ``run_id``
+    once the run is recorded); the scope drops them when it ends."""
+    structlog.contextvars.bind_contextvars(**fields)
+
+
+@contextlib.contextmanager
+def scope(**fields: Any) -> Iterator[None]:
+    """Bind *fields* to every line logged in the block, then restore the context exactly.
+
+    Whatever was bound inside (:func:`bind`) goes too. An exception leaving the block
+    keeps the context it left from (the innermost scope's, see :func:`context_of`).
+    """
+    saved = structlog.contextvars.get_contextvars()
+    structlog.contextvars.bind_contextvars(**fields)
+    try:
+        yield
+    except BaseException as exc:
+        if not hasattr(exc, _CONTEXT_ATTR):
+            with contextlib.suppress(AttributeError, TypeError):
+                setattr(exc, _CONTEXT_ATTR, structlog.contextvars.get_contextvars())
+        raise
+    finally:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(**saved)
+
+
+def context_of(exc: BaseException) -> dict[str, Any]:
+    """The log context *exc* was raised in: what is bound now, updated with what was
+    bound in the innermost :func:`scope` it left."""
+    left: Mapping[str, Any] = getattr(exc, _CONTEXT_ATTR, None) or {}
+    return {**current(), **left}
+
+
+@contextlib.contextmanager
+def phase(name: str, *, since: float | None = None) -> Iterator[dict[str, Any]]:
+    """Bind ``phase=name`` for the block and end it with one ``phase finished`` line.
+
+    Yields a dict the block fills with its counts; the closing line carries them and
+    ``duration_ms`` (from *since*, a ``time.monotonic()`` reading, for a phase whose work
+    began before its campaign was known). A phase an exception (or a cancellation) ends
+    logs ``phase stopped`` with the exception's type instead, and the exception goes on.
+    """
+    counts: dict[str, Any] = {}
+    started = time.monotonic() if since is None else since
+    with scope(phase=name):
+        try:
+            yield counts
+        except BaseException as exc:
+            log.warning(
+                "phase stopped",
+                phase=name,
+                by=type(exc).__name__,
+                duration_ms=_elapsed_ms(started),
+                **counts,
+            )
+            raise
+        log.info("phase finished", phase=name, duration_ms=_elapsed_ms(started), **counts)
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)

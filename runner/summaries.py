@@ -18,6 +18,7 @@ added within a version). Every field is always present: ``null`` when not applic
     │   └── StatusReport           runner status --json
     ├── ReviewListing              runner review --json
     ├── ReviewRecorded             runner review --resolve ... --json
+    ├── DropStatus                 a drop's status.json (runner watch)
     └── ErrorReport                any command's error, on stderr, with --json
 """
 
@@ -34,6 +35,8 @@ __all__ = [
     "AdoptSummary",
     "Adopted",
     "CommandResult",
+    "DropStage",
+    "DropStatus",
     "ErrorReport",
     "EventView",
     "LastRun",
@@ -50,6 +53,7 @@ __all__ = [
     "ReviewListing",
     "ReviewRecorded",
     "RunSummary",
+    "StageMove",
     "StatusReport",
     "StopCause",
     "TenantView",
@@ -366,13 +370,62 @@ class ReviewRecorded(CommandResult):
     recorded: list[EventView]
 
 
+# --- the drop folder --------------------------------------------------------------------------
+
+#: Where a drop is in its life; each is also the name of its folder under the inbox
+#: (``incoming``: the inbox itself).
+DropStage = Literal[
+    "incoming", "awaiting-approval", "rejected", "running", "done", "failed", "needs-review"
+]
+
+
+class StageMove(_Model):
+    """One step of a drop's life: the stage it entered, when, and why."""
+
+    stage: DropStage
+    at: str
+    note: str | None = None
+
+
+class DropStatus(CommandResult):
+    """A drop's ``status.json``: its stage, what was checked and run, and what to do next."""
+
+    kind: Literal["drop"] = "drop"
+    drop: str
+    stage: DropStage
+    campaign: str | None
+    campaign_file: str | None
+    content_hash: str | None
+    plan_hash: str | None
+    approval: Literal["manual", "auto"]
+    approved_by: str | None
+    approved_at: str | None
+    retry_failed: bool
+    exit_code: int | None
+    jobs: StateCounts
+    problems: list[ProblemView]
+    message: str
+    message_zh: str
+    files: list[str]
+    history: list[StageMove]
+    updated_at: str
+
+
 # --- errors ---------------------------------------------------------------------------------
 
 
 class ErrorReport(CommandResult):
-    """Any command's error with ``--json`` or ``--log-format json``, printed on stderr."""
+    """Any command's error with ``--json`` or ``--log-format json``, printed on stderr.
+
+    Like every log line it carries ``timestamp`` (ISO 8601, UTC), ``level`` and, when the
+    error happened while a campaign (and its run) was known, ``campaign`` and ``run_id``.
+    """
 
     kind: Literal["error"] = "error"
+    timestamp: str | None = None
+    level: Literal["error"] = "error"
+    campaign: str | None = None
+    run_id: str | None = None
     error: str
     exit_code: int
     message: str
@@ -389,6 +442,7 @@ OUTPUTS: dict[str, type[CommandResult]] = {
     "adopt": AdoptSummary,
     "review": ReviewListing,
     "review-recorded": ReviewRecorded,
+    "drop": DropStatus,
     "error": ErrorReport,
 }
 

@@ -25,9 +25,12 @@ from runner.campaign._model import (
     ProductsByType,
     Voucher,
 )
+from runner.campaign._notify import NOTIFY_EVENTS, NotifyEvent, NotifyFormat, NotifyTarget
 from runner.campaign._schema import json_schema
+from runner.campaign._yaml import YamlDocument, parse_yaml
 
 __all__ = [
+    "NOTIFY_EVENTS",
     "ApiSettings",
     "AudienceSpec",
     "Budget",
@@ -38,12 +41,17 @@ __all__ = [
     "DiscountFixed",
     "DiscountRatio",
     "Grant",
+    "NotifyEvent",
+    "NotifyFormat",
+    "NotifyTarget",
     "Products",
     "ProductsAll",
     "ProductsByBrand",
     "ProductsByCode",
     "ProductsByType",
     "Voucher",
+    "YamlDocument",
     "json_schema",
     "load_campaign",
+    "parse_yaml",
 ]

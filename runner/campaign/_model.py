@@ -30,6 +30,7 @@ from pydantic import (
 
 from runner.api import DEFAULT_BASE_URL, ENV_BASE_URL
 from runner.campaign._issue import line_of
+from runner.campaign._notify import NotifyTarget
 from runner.campaign._refs import cross_check
 from runner.campaign._types import (
     AutoOrCount,
@@ -154,6 +155,11 @@ class AudienceSpec(_Model):
     columns: dict[ColumnName, Text] = Field(
         min_length=1,
         description="Our column names → the spreadsheet's header text; must include the key.",
+    )
+    header_row: PositiveInt = Field(
+        1,
+        description="The row (1-based, as Excel shows it; the line of a CSV) that holds the "
+        "headers; rows above it, such as a row of notes, are skipped (default 1).",
     )
     _name: str = PrivateAttr(default="")
     _base_dir: Path | None = PrivateAttr(default=None)
@@ -540,6 +546,10 @@ class Campaign(_Model):
     )
     vouchers: dict[Key, Voucher] = Field(min_length=1, description="Vouchers to create, by key.")
     grants: list[Grant] = _list("Which audience gets which voucher, and how many.")
+    notify: list[NotifyTarget] = _list(
+        "Webhooks told when a drop is rejected, awaits approval, is done, fails or needs "
+        "review (runner watch), e.g. [{url: ${WECOM_WEBHOOK}, format: wecom}]."
+    )
     _source: Path | None = PrivateAttr(default=None)
     _lines: dict[str, int] = PrivateAttr(default_factory=dict)
     _unset_credentials: dict[str, str] = PrivateAttr(default_factory=dict)

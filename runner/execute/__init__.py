@@ -7,6 +7,7 @@ outcome is unknown is never resent before reconciliation proved it absent.
 
 from __future__ import annotations
 
+from runner.execute._budget import RateBudget
 from runner.execute._context import ExecSettings, RunContext
 from runner.execute._lookup import RemoteVoucher, identity_matches, owned_ids, remote_vouchers
 from runner.execute._rate_limit import AdaptiveThrottle
@@ -26,6 +27,7 @@ __all__ = [
     "ExecSettings",
     "GrantDecision",
     "Mismatch",
+    "RateBudget",
     "RemoteVoucher",
     "RunContext",
     "RunOutcome",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ class RunContext:
     progress: ProgressSink | None = None
     calls: Counter[str] = field(default_factory=Counter)
     fatal: RunnerError | None = None  # an error that stopped the workers, raised after them
+    #: Set from another thread (a watcher stopping) to stop the run like SIGTERM would.
+    stop_request: threading.Event | None = None
     #: Where a campaign key path is (file and line), for messages about vouchers.
     locate: Callable[[str], Location] = field(default=lambda path: Location(yaml_path=path))
 

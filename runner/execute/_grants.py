@@ -11,10 +11,12 @@ that certainly did not arrive ran out.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import structlog
 
+from runner import logs
 from runner.api import refusal_cause
 from runner.errors import CredentialsRejected, Refused
 from runner.execute._attempts import AttemptResult, Settled, attempt_write
@@ -24,6 +26,9 @@ from runner.ledger import JobRecord, Ledger
 __all__ = ["grant_pass"]
 
 log = structlog.get_logger(__name__)
+
+#: The counts a grant pass's ``phase finished`` line always carries, one per outcome.
+_OUTCOMES = ("done", "refused", "unknown", "not_sent", "stopped")
 
 
 async def grant_one(ctx: RunContext, job: JobRecord, voucher_id: str) -> Settled:
@@ -67,6 +72,7 @@ async def grant_pass(
     queue: asyncio.Queue[JobRecord] = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
+    outcomes: Counter[str] = Counter()  # for the phase's closing line only
 
     async def worker() -> None:
         while not ctx.stopping:
@@ -80,11 +86,15 @@ async def grant_pass(
                 ctx.fatal = ctx.fatal or err
                 ctx.stop.set()  # the other workers finish their calls and stop
                 return
+            outcomes["done" if outcome == "ok" else outcome] += 1
             if ctx.progress is not None:
                 ctx.progress.advance(job.voucher_key, "done" if outcome == "ok" else outcome)
 
-    workers = max(1, min(ctx.throttle.concurrency, len(jobs)))
-    await asyncio.gather(*(worker() for _ in range(workers)))
-    log.info("grant pass finished", jobs=len(jobs), left=queue.qsize())
-    if ctx.fatal is not None:
-        raise ctx.fatal
+    with logs.phase("grant") as counts:
+        counts.update(jobs=len(jobs))
+        workers = max(1, min(ctx.throttle.concurrency, len(jobs)))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        log.info("grant pass finished", jobs=len(jobs), left=queue.qsize())
+        counts.update({name: outcomes[name] for name in _OUTCOMES}, left=queue.qsize())
+        if ctx.fatal is not None:
+            raise ctx.fatal

@@ -12,6 +12,11 @@ in. It combines three things:
   requests of the same burst that come back pushed back extend the pause but do not
   halve again; each success adds a little back, up to the configured rate. A run
   therefore finishes under a limit it was not told.
+
+With a :class:`~runner.execute.RateBudget` (runs of one tenant side by side, each in its own
+thread and event loop), each request then also waits for the start time the shared budget
+gives it, a pushback pauses every run sharing the budget, and each run honours that pause.
+Without one, nothing of the budget applies.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import time
 from collections.abc import AsyncIterator
 
 import structlog
+
+from runner.execute._budget import RateBudget
 
 __all__ = ["AdaptiveThrottle"]
 
@@ -42,6 +49,7 @@ class AdaptiveThrottle:
         min_rate: float = 0.2,
         increase_per_success: float | None = None,
         default_pause_s: float = 1.0,
+        budget: RateBudget | None = None,
     ) -> None:
         self.max_rate = rate
         self.min_rate = min(min_rate, rate)
@@ -54,12 +62,16 @@ class AdaptiveThrottle:
         self._slots = asyncio.Semaphore(concurrency)
         self._paused_until = 0.0
         self.pushbacks = 0
+        #: Shared with the tenant's other runs (its clock must be ``time.monotonic``).
+        self.budget = budget
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Wait for a free slot, any pause and the rate; then let one request through."""
         async with self._slots:
             await self._wait_turn()
+            if self.budget is not None:
+                await self._wait_budget(self.budget)
             yield
 
     async def _wait_turn(self) -> None:
@@ -74,10 +86,25 @@ class AdaptiveThrottle:
                 await asyncio.sleep(min(delay, _RECHECK_S))
             self._last_start = time.monotonic()
 
+    async def _wait_budget(self, budget: RateBudget) -> None:
+        # The start time the tenant's budget gives; a pause that began while we waited
+        # for it (another run was pushed back) is waited out and a new start time taken.
+        while True:
+            await _sleep_until(budget.reserve())
+            if self._pause_end() <= time.monotonic():
+                return
+            await self._wait_pause()
+
     async def _wait_pause(self) -> None:
         # A loop, not an Event: another pushback may extend the pause while we sleep.
-        while (delay := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
+        while (delay := self._pause_end() - time.monotonic()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(delay)
+
+    def _pause_end(self) -> float:
+        """When this run's pause ends: its own, or the shared budget's if that is later."""
+        if self.budget is None:
+            return self._paused_until
+        return max(self._paused_until, self.budget.paused_until)
 
     def pushed_back(self, retry_after: float | None) -> None:
         """The server pushed back: pause everyone and halve the rate."""
@@ -87,6 +114,8 @@ class AdaptiveThrottle:
         if now >= self._paused_until:  # a new pushback, not the rest of the same burst
             self._set_rate(max(self.min_rate, self.rate / 2))
         self._paused_until = max(self._paused_until, now + pause)
+        if self.budget is not None:
+            self.budget.pushback(now + pause)
         log.warning("pushed back", pause_s=round(pause, 3), rate=round(self.rate, 3))
 
     def succeeded(self) -> None:
@@ -96,3 +125,9 @@ class AdaptiveThrottle:
 
     def _set_rate(self, rate: float) -> None:
         self.rate = rate
+
+
+async def _sleep_until(when: float) -> None:
+    """Sleep until ``time.monotonic()`` reaches *when* (a timer may fire a hair early)."""
+    while (delay := when - time.monotonic()) > 0:  # noqa: ASYNC110
+        await asyncio.sleep(delay)

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import structlog
 
+from runner import logs
 from runner.api import VoucherUsage
 from runner.clock import BEIJING, beijing_today
 from runner.execute._context import RunContext
@@ -106,6 +107,20 @@ async def stable_counts(ctx: RunContext, voucher_ids: Iterable[str]) -> Counts |
 
 async def reconcile_jobs(ctx: RunContext, voucher_ids: Mapping[str, str]) -> int:
     """Settle every unknown job of a created voucher; returns how many were settled."""
+    with logs.phase("reconcile") as counts:
+        decided: Counter[str] = Counter()  # for the phase's closing line only
+        settled = await _reconcile_jobs(ctx, voucher_ids, decided)
+        counts.update(settled=settled, **{name: decided[name] for name in _DECISIONS})
+        return settled
+
+
+#: The counts a reconciliation's ``phase finished`` line always carries, one per decision.
+_DECISIONS = ("adopt", "resend", "review")
+
+
+async def _reconcile_jobs(
+    ctx: RunContext, voucher_ids: Mapping[str, str], decided: Counter[str]
+) -> int:
     unknown = [j for j in ctx.ledger.jobs("unknown", active=None) if j.voucher_key in voucher_ids]
     if not unknown:
         return 0
@@ -127,6 +142,7 @@ async def reconcile_jobs(ctx: RunContext, voucher_ids: Mapping[str, str]) -> int
             )
             for job, decision in zip(customer_jobs, decisions, strict=True):
                 _apply(ctx, job, decision)
+                decided[decision.outcome] += 1
     log.info("reconciled jobs", settled=len(unknown), vouchers=len(by_voucher))
     return len(unknown)
 
@@ -157,6 +173,13 @@ async def reconcile_voucher(ctx: RunContext, record: VoucherRecord) -> str | Non
     Two listings ``settle_s`` apart must agree before anything is decided: a create the
     vendor applies late must not be taken for one that never arrived.
     """
+    with logs.phase("reconcile") as counts:
+        remote_id = await _reconcile_voucher(ctx, record)
+        counts.update(vouchers=1, adopted=int(remote_id is not None))
+        return remote_id
+
+
+async def _reconcile_voucher(ctx: RunContext, record: VoucherRecord) -> str | None:
     key = record.voucher_key
     await asyncio.sleep(ctx.settings.settle_s)
     decision = await _voucher_decision(ctx, record)

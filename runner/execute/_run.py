@@ -25,6 +25,9 @@ __all__ = ["RunOutcome", "execute"]
 
 log = structlog.get_logger(__name__)
 
+#: How often a run looks whether another thread asked it to stop.
+_STOP_POLL_S = 0.2
+
 
 @dataclass(frozen=True)
 class RunOutcome:
@@ -92,8 +95,32 @@ async def _phases(ctx: RunContext, *, bars: bool | None) -> RunOutcome:
     return RunOutcome(voucher_ids, report, ctx.stopping, dict(ctx.calls))
 
 
+async def _relay_stop_request(ctx: RunContext) -> None:
+    """Turn a stop asked from another thread (``ctx.stop_request``) into ``ctx.stop``."""
+    request = ctx.stop_request
+    if request is None:
+        return
+    # A threading.Event cannot be awaited, and waiting for it in a helper thread would keep
+    # asyncio.run from ending (it joins its executor's threads): polling is the honest way.
+    while not request.is_set():  # noqa: ASYNC110
+        await asyncio.sleep(_STOP_POLL_S)
+    log.warning("stopping: asked to; no new calls start; in-flight calls may finish")
+    ctx.stop.set()
+
+
 async def execute(ctx: RunContext, *, bars: bool | None = None) -> RunOutcome:
-    """Run every phase; on a stop signal, let in-flight calls finish within drain_s."""
+    """Run every phase; on a stop signal (or ``ctx.stop_request``), let in-flight calls
+    finish within drain_s."""
+    relay = asyncio.ensure_future(_relay_stop_request(ctx))
+    try:
+        return await _execute(ctx, bars=bars)
+    finally:
+        relay.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay
+
+
+async def _execute(ctx: RunContext, *, bars: bool | None) -> RunOutcome:
     with _stop_on_signals(ctx):
         task = asyncio.ensure_future(_phases(ctx, bars=bars))
         stop_wait = asyncio.ensure_future(ctx.stop.wait())

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from runner import logs
 from runner.execute._context import RunContext
 from runner.execute._reconcile import RemoteGrants
 from runner.summaries import Mismatch
@@ -36,6 +37,18 @@ def _customer_kinds(ctx: RunContext, voucher_key: str) -> dict[str, str]:
 
 async def verify(ctx: RunContext, voucher_ids: Mapping[str, str]) -> VerifyReport:
     """Compare each created voucher's instances with the ledger's done grants."""
+    with logs.phase("verify") as counts:
+        report = await _verify(ctx, voucher_ids)
+        counts.update(
+            vouchers=report.vouchers,
+            remote_instances=report.remote_instances,
+            ledger_grants=report.ledger_grants,
+            mismatches=len(report.mismatches),
+        )
+        return report
+
+
+async def _verify(ctx: RunContext, voucher_ids: Mapping[str, str]) -> VerifyReport:
     remote = RemoteGrants(ctx)
     mismatches: list[Mismatch] = []
     instances = grants = 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import structlog
 
+from runner import logs
 from runner.api import AddVoucherRequest
 from runner.errors import Refused
 from runner.execute._attempts import Settled, attempt_write
@@ -58,18 +59,28 @@ async def create_vouchers(ctx: RunContext) -> dict[str, str]:
     Raises :class:`~runner.errors.RemoteVoucherExists` before any create when a voucher
     this ledger never sent already exists on the tenant.
     """
-    await look_before_create(ctx)
-    for record in ctx.ledger.vouchers():
-        for _ in range(ctx.settings.rounds):
-            if ctx.stopping:
-                break
-            record = ctx.ledger.voucher(record.voucher_key)
-            if record.state == "unknown":
-                await reconcile_voucher(ctx, record)
-            elif record.state != "planned" or await _send_create(ctx, record) in _GIVE_UP:
-                break
-    return {
-        v.voucher_key: v.remote_id
-        for v in ctx.ledger.vouchers(active=None)
-        if v.state == "created" and v.remote_id is not None
-    }
+    with logs.phase("lookup") as counts:
+        reads = ctx.calls["getVoucherInfos"]
+        await look_before_create(ctx)
+        counts.update(reads=ctx.calls["getVoucherInfos"] - reads)
+    with logs.phase("create") as counts:
+        sent = ctx.calls["addVoucherInfo"]
+        records = ctx.ledger.vouchers()
+        for record in records:
+            for _ in range(ctx.settings.rounds):
+                if ctx.stopping:
+                    break
+                record = ctx.ledger.voucher(record.voucher_key)
+                if record.state == "unknown":
+                    await reconcile_voucher(ctx, record)
+                elif record.state != "planned" or await _send_create(ctx, record) in _GIVE_UP:
+                    break
+        created = {
+            v.voucher_key: v.remote_id
+            for v in ctx.ledger.vouchers(active=None)
+            if v.state == "created" and v.remote_id is not None
+        }
+        counts.update(
+            vouchers=len(records), sent=ctx.calls["addVoucherInfo"] - sent, created=len(created)
+        )
+    return created

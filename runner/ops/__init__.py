@@ -10,8 +10,11 @@ command            module                                  returns
 ``verify``         :mod:`runner.ops.verify`                ``RunResult``
 ``adopt``          :mod:`runner.ops.adopt`                 ``RunResult`` (``AdoptSummary``)
 ``review``         :mod:`runner.ops.review`                ``ReviewListing`` / ``ReviewRecorded``
+``init``           :mod:`runner.ops.init`                  ``ScaffoldResult`` (paths)
 ``demo``           :mod:`runner.ops.demo`                  an exit code
 =================  ======================================  ============================
+
+``watch`` and ``approve`` (the drop folder) live in :mod:`runner.inbox`.
 
 Each takes the campaign file and typed options and returns a typed result
 (:mod:`runner.summaries`); what they share (credentials, opening the ledger, the vendor
@@ -22,6 +25,6 @@ client, recording how a run ended) is in :mod:`runner.ops._session` and
 from __future__ import annotations
 
 from runner.ops._recording import RunResult
-from runner.ops._session import RunOptions
+from runner.ops._session import RunOptions, credentials_for, tenant_of
 
-__all__ = ["RunOptions", "RunResult"]
+__all__ = ["RunOptions", "RunResult", "credentials_for", "tenant_of"]

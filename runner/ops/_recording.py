@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from runner import logs
 from runner.errors import ExitCode, RunnerError
 from runner.ledger import Ledger
 from runner.summaries import CommandResult, RunSummary, StopCause
@@ -67,6 +68,18 @@ def record_stop(
     row with :func:`ended_by`'s code. A failure in either is logged, never raised, so
     it cannot hide *exc*; the ledger keeps every transition already recorded.
     """
+    with logs.scope(run_id=run_id):
+        return _record_stop(ledger, run_id, exc, summarize=summarize, write_files=write_files)
+
+
+def _record_stop(
+    ledger: Ledger,
+    run_id: str,
+    exc: BaseException,
+    *,
+    summarize: Callable[[], RunSummary],
+    write_files: Callable[[], object] | None,
+) -> ExitCode:
     code, ended = ended_by(exc)
     if write_files is not None:
         try:

@@ -9,6 +9,7 @@ typed :class:`~runner.summaries.LedgerSummary` every result starts from.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ import httpx
 from runner.api import Credentials, VoucherClient
 from runner.campaign import Campaign
 from runner.errors import MissingCredentials, StateDirUnusable
-from runner.execute import AdaptiveThrottle, ExecSettings
+from runner.execute import AdaptiveThrottle, ExecSettings, RateBudget
 from runner.ledger import Ledger, SyncReport, Tenant, campaign_dir
 from runner.plan import Plan
 from runner.summaries import LedgerSummary, TenantView, VoucherCounts
@@ -56,6 +57,10 @@ class RunOptions:
     settings: ExecSettings = field(default_factory=ExecSettings)
     bars: bool | None = None
     retry_failed: bool = False
+    stop: threading.Event | None = None  # set from another thread: stop like SIGTERM
+    #: Shared by the runs of one tenant side by side (one thread each): their requests
+    #: together stay under one rate. None: the run paces itself alone.
+    budget: RateBudget | None = None
 
 
 def credentials_for(campaign: Campaign, env: Mapping[str, str] | None) -> Credentials:
@@ -78,9 +83,13 @@ def tenant_of(creds: Credentials) -> Tenant:
     return Tenant.of(creds.base_url, creds.openid)
 
 
-def throttle_for(campaign: Campaign) -> AdaptiveThrottle:
-    """The pacer at the campaign's rate and concurrency."""
-    return AdaptiveThrottle(float(campaign.api.rate), campaign.api.concurrency)
+def throttle_for(campaign: Campaign, budget: RateBudget | None = None) -> AdaptiveThrottle:
+    """The pacer at the campaign's rate and concurrency, drawing on *budget* if given
+    (whose rate is lowered to the campaign's if that is lower)."""
+    rate = float(campaign.api.rate)
+    if budget is not None:
+        budget.limit_to(rate)
+    return AdaptiveThrottle(rate, campaign.api.concurrency, budget=budget)
 
 
 def vendor_client(

@@ -21,6 +21,7 @@ ended in the ledger's ``runs`` table whatever stops it (:func:`runner.ops._recor
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -126,8 +127,16 @@ def parse_choices(values: Sequence[str]) -> dict[str, str]:
 
 def adopt_campaign(campaign_path: Path, options: AdoptOptions) -> RunResult:
     """Find the campaign's vouchers on the tenant and take them, with their grants, in."""
+    started = time.monotonic()
+    campaign, plan = load_plan(campaign_path, env=options.run.env)
+    with logs.scope(campaign=campaign.campaign):
+        with logs.phase("plan", since=started) as counts:
+            counts.update(vouchers=len(plan.vouchers), grants=plan.jobs.height)
+        return _adopt_campaign(campaign, plan, options)
+
+
+def _adopt_campaign(campaign: Campaign, plan: Plan, options: AdoptOptions) -> RunResult:
     run = options.run
-    campaign, plan = load_plan(campaign_path, env=run.env)
     _check_keys(campaign, options.choices)
     state_dir = resolve_state_dir(campaign, run.state_dir)
     creds = credentials_for(campaign, run.env)
@@ -139,25 +148,31 @@ def adopt_campaign(campaign_path: Path, options: AdoptOptions) -> RunResult:
     ) as ledger:
         ledger.check_tenant(tenant)
         rows, _diff = check_against_ledger(ledger, campaign, plan)
-        throttle = throttle_for(campaign)
+        throttle = throttle_for(campaign, run.budget)
         client = vendor_client(campaign, creds, throttle, run)
         ctx = RunContext(ledger, client, throttle, exec_settings(campaign, run))
+        ctx.stop_request = run.stop
         ctx.locate = campaign.location
 
         def write_files() -> None:
-            jobs, vouchers = ledger.jobs(active=None), ledger.vouchers(active=None)
-            write_outputs(directory, jobs, vouchers, plan.audiences)
+            with logs.phase("results") as counts:
+                jobs, vouchers = ledger.jobs(active=None), ledger.vouchers(active=None)
+                counts.update(jobs=len(jobs), vouchers=len(vouchers))
+                write_outputs(directory, jobs, vouchers, plan.audiences)
 
         started = _Started()
         files_tried = False
         try:
             summary = asyncio.run(_adopt(ctx, options, plan, rows, tenant, started))
+            if started.run_id is not None:
+                logs.bind(run_id=started.run_id)  # bound in the loop; here too, for the end
             files_tried = True
             write_files()
             if started.run_id is not None:
                 finish(ledger, started.run_id, ExitCode.OK, summary)
         except BaseException as exc:
             if started.run_id is not None:
+                logs.bind(run_id=started.run_id)  # the error report names the run
                 record_stop(
                     ledger,
                     started.run_id,
@@ -184,14 +199,23 @@ async def _adopt(
     vouchers, jobs = rows
     ledger = ctx.ledger
     async with ctx.client:
-        found = await _find(ctx, vouchers, options.choices)
+        with logs.phase("lookup") as counts:
+            found = await _find(ctx, vouchers, options.choices)
+            counts.update(vouchers=len(vouchers), found=len(found))
         _confirm(options, found)
         ledger.bind_tenant(tenant)
         ledger.sync_plan(plan.plan_hash, vouchers, jobs)
         started.run_id = ledger.start_run("adopt", plan.plan_hash)
-        by_key = {v.voucher_key: v for v in vouchers}
-        adopted = [await _adopt_one(ctx, item, by_key[item.voucher_key]) for item in found]
-        await _settle_created(ctx, {a.voucher_key for a in adopted})
+        logs.bind(run_id=started.run_id)  # in this loop's context, until it ends
+        with logs.phase("adopt") as counts:
+            by_key = {v.voucher_key: v for v in vouchers}
+            adopted = [await _adopt_one(ctx, item, by_key[item.voucher_key]) for item in found]
+            await _settle_created(ctx, {a.voucher_key for a in adopted})
+            counts.update(
+                vouchers=len(adopted),
+                grants_found=sum(a.grants_found for a in adopted),
+                grants_to_send=sum(a.grants_to_send for a in adopted),
+            )
     return _summary(ledger, adopted, vouchers, ctx)
 
 

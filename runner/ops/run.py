@@ -8,6 +8,7 @@ end, even when the run was stopped.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import structlog
@@ -135,8 +136,20 @@ def run_summary(
 
 
 def run_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
-    """Plan, confirm, create, grant, reconcile, verify and write the result files."""
+    """Plan, confirm, create, grant, reconcile, verify and write the result files.
+
+    Every line logged meanwhile carries ``campaign``, and ``run_id`` once the run is
+    recorded (:func:`runner.logs.scope`).
+    """
+    started = time.monotonic()
     campaign, plan = load_plan(campaign_path, env=options.env)
+    with logs.scope(campaign=campaign.campaign):
+        with logs.phase("plan", since=started) as counts:
+            counts.update(vouchers=len(plan.vouchers), grants=plan.jobs.height)
+        return _run_campaign(campaign, plan, options)
+
+
+def _run_campaign(campaign: Campaign, plan: Plan, options: RunOptions) -> RunResult:
     state_dir = resolve_state_dir(campaign, options.state_dir)
     directory = campaign_dir(state_dir, campaign.campaign)
     _check_plan_hash(plan, options.plan_hash, directory)
@@ -152,6 +165,7 @@ def run_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
         _confirm(options, campaign, plan, diff)
         ledger.bind_tenant(tenant)
         run_id = ledger.start_run(command, plan.plan_hash)
+        logs.bind(run_id=run_id)  # until the campaign's scope ends
         return _run_and_record(ledger, run_id, campaign, plan, creds, options, directory, rows)
 
 
@@ -172,16 +186,19 @@ def _run_and_record(
     directory: Path,
     rows: LedgerRows,
 ) -> RunResult:
-    throttle = throttle_for(campaign)
+    throttle = throttle_for(campaign, options.budget)
     client = vendor_client(campaign, creds, throttle, options)
     ctx = RunContext(ledger, client, throttle, exec_settings(campaign, options))
+    ctx.stop_request = options.stop
     ctx.locate = campaign.location
     kind = "retry-failed" if options.retry_failed else "run"
     outcome: RunOutcome | None = None
 
     def write_files() -> None:
-        jobs, vouchers = ledger.jobs(active=None), ledger.vouchers(active=None)
-        write_outputs(directory, jobs, vouchers, plan.audiences)
+        with logs.phase("results") as counts:
+            jobs, vouchers = ledger.jobs(active=None), ledger.vouchers(active=None)
+            counts.update(jobs=len(jobs), vouchers=len(vouchers))
+            write_outputs(directory, jobs, vouchers, plan.audiences)
 
     def summary_now() -> RunSummary:
         recovered = ledger.recovered  # rows a crashed run left sending, settled by this one

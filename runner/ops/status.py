@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from runner import logs
+from runner.campaign import Campaign
 from runner.ledger import LEDGER_FILE, JobRecord, RunRecord, SyncReport, VoucherRecord, campaign_dir
 from runner.ops._session import ledger_summary, open_ledger
-from runner.plan import judge_against_ledger, load_plan
+from runner.plan import Plan, judge_against_ledger, load_plan
 from runner.statedir import resolve_state_dir
 from runner.summaries import LastRun, ProblemView, RerunWould, StatusReport
 
@@ -73,6 +75,11 @@ def status(
 ) -> StatusReport:
     """The ledger's view of a campaign, read-only, with what a rerun would do or refuse."""
     campaign, plan = load_plan(campaign_path, env=env, past_end_ok=True)
+    with logs.scope(campaign=campaign.campaign):
+        return _status(campaign, plan, state_dir)
+
+
+def _status(campaign: Campaign, plan: Plan, state_dir: Path | None) -> StatusReport:
     state_dir = resolve_state_dir(campaign, state_dir)
     path = campaign_dir(state_dir, campaign.campaign) / LEDGER_FILE
     if not path.exists():

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from runner import logs
+from runner.campaign import Campaign
 from runner.errors import ExitCode, UsageError
 from runner.execute import RunContext, RunOutcome
 from runner.execute import verify as verify_remote
@@ -30,6 +31,11 @@ __all__ = ["verify_campaign"]
 def verify_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
     """The verify step alone: exit 0 when remote equals ledger, 3 on any difference."""
     campaign, _plan = load_plan(campaign_path, env=options.env, past_end_ok=True)
+    with logs.scope(campaign=campaign.campaign):
+        return _verify_campaign(campaign, options)
+
+
+def _verify_campaign(campaign: Campaign, options: RunOptions) -> RunResult:
     state_dir = resolve_state_dir(campaign, options.state_dir)
     if not (campaign_dir(state_dir, campaign.campaign) / LEDGER_FILE).exists():
         raise UsageError(
@@ -43,9 +49,10 @@ def verify_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
     ) as ledger:
         ledger.check_tenant(tenant_of(creds))
         ids = {v.voucher_key: v.remote_id for v in ledger.vouchers(active=None) if v.remote_id}
-        throttle = throttle_for(campaign)
+        throttle = throttle_for(campaign, options.budget)
         client = vendor_client(campaign, creds, throttle, options)
         ctx = RunContext(ledger, client, throttle, exec_settings(campaign, options))
+        ctx.stop_request = options.stop
 
         async def go() -> RunOutcome:
             async with client:

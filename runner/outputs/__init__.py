@@ -7,6 +7,8 @@
   ``preview.json``, ``plan.xlsx``).
 - :mod:`runner.outputs.console`: command results as tables or one JSON object.
 - :mod:`runner.outputs.hints`: the "what next" lines with the exact command to type.
+- :mod:`runner.outputs.templates`: the audience spreadsheet templates (``runner init``,
+  ``INBOX/templates/``).
 
 Each module is imported by its full name; nothing is re-exported here.
 """

@@ -28,7 +28,7 @@ from runner.plan._checks import (
 from runner.plan._expand import GrantLine, combine, explode_jobs, select_line
 from runner.plan._ids import fingerprint, plan_hash
 from runner.plan._model import Plan, PlannedVoucher
-from runner.sheets import AudienceTable, read_audience
+from runner.sheets import AudienceTable, check_not_empty, read_audience
 
 __all__ = ["build_plan", "load_plan", "read_audiences"]
 
@@ -65,12 +65,13 @@ def load_plan(
 
 
 def read_audiences(campaign: Campaign) -> tuple[dict[str, AudienceTable], list[Problem]]:
-    """Every audience that reads cleanly, and the problems of those that do not."""
+    """Every audience that reads cleanly and has customer rows, and the problems of those
+    that do not."""
     audiences: dict[str, AudienceTable] = {}
     problems: list[Problem] = []
     for name, spec in campaign.audiences.items():
         try:
-            audiences[name] = read_audience(
+            table = read_audience(
                 name,
                 spec.path,
                 key=spec.key,
@@ -78,9 +79,15 @@ def read_audiences(campaign: Campaign) -> tuple[dict[str, AudienceTable], list[P
                 sheet=spec.sheet,
                 encoding=spec.encoding,
                 yaml_path=f"audiences.{name}",
+                header_row=spec.header_row,
             )
         except InputError as err:
             problems += err.problems()
+            continue
+        empty = check_not_empty(table)
+        problems += empty
+        if not empty:
+            audiences[name] = table
     return audiences, problems
 
 

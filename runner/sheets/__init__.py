@@ -3,7 +3,8 @@
 Public API: :func:`read_audience` returns an :class:`AudienceTable` (the loaded rows of
 one audience; the campaign's ``audiences`` entry that names the file is
 :class:`runner.campaign.AudienceSpec`); :func:`check_quantity` validates a quantity
-column the plan chooses. Every problem found in a file is raised at once as one
+column the plan chooses, and :func:`check_not_empty` refuses an audience without a
+customer row. Every problem found in a file is raised at once as one
 :class:`~runner.errors.InvalidInput`, each located by file, sheet, row (as Excel shows
 it, or the CSV line) and column header. :data:`SPREADSHEET_SUFFIXES` and its parts are
 the one list of file suffixes an audience may have.
@@ -16,6 +17,7 @@ from runner.sheets.audience import (
     ROW,
     AudienceTable,
     KeyKind,
+    check_not_empty,
     check_quantity,
     read_audience,
 )
@@ -40,6 +42,7 @@ __all__ = [
     "AudienceTable",
     "Encoding",
     "KeyKind",
+    "check_not_empty",
     "check_quantity",
     "is_csv",
     "read_audience",

@@ -4,8 +4,10 @@
 the mapped columns and checks the id columns. Everything wrong with the file is raised at
 once as one :class:`~runner.errors.InvalidInput`.
 
-Row numbers (``_row`` and every Location) are rows as Excel shows them (the header is
-row 1 unless the sheet starts lower) or, for a CSV, the line the record starts on.
+Row numbers (``_row`` and every Location) are rows as Excel shows them or, for a CSV,
+the line the record starts on. The header is the first row holding a value at or below
+``header_row`` (default 1); rows above it, such as a row of notes, are skipped, and the
+rows below keep the numbers the file shows.
 """
 
 from __future__ import annotations
@@ -33,7 +35,15 @@ from runner.sheets.suffixes import CSV_SUFFIXES, XLS_SUFFIXES, XLSX_SUFFIXES
 from runner.sheets.text import WHITESPACE, Encoding, trim_expr
 from runner.sheets.xlsxfile import read_xlsx_grid
 
-__all__ = ["ID_KINDS", "ROW", "AudienceTable", "KeyKind", "check_quantity", "read_audience"]
+__all__ = [
+    "ID_KINDS",
+    "ROW",
+    "AudienceTable",
+    "KeyKind",
+    "check_not_empty",
+    "check_quantity",
+    "read_audience",
+]
 
 ID_KINDS: frozenset[str] = frozenset(KEY_KINDS)
 ROW = "_row"
@@ -51,7 +61,8 @@ class AudienceTable:
     one column per mapped name (e.g. ``cm_code``, ``qty``) with the trimmed values, and
     ``_row`` (pl.Int64), the row as Excel shows it or the CSV line. Every cell is trimmed
     and an empty cell is null; rows with no value at all are dropped. ``columns`` maps
-    our name to the header text in the file.
+    our name to the header text in the file. ``header_row`` is the row the header was
+    found on (Excel's row, or the CSV line).
     """
 
     name: str
@@ -61,6 +72,7 @@ class AudienceTable:
     frame: pl.DataFrame
     columns: Mapping[str, str]
     encoding: str | None
+    header_row: int = 1
 
 
 def read_audience(
@@ -72,20 +84,30 @@ def read_audience(
     sheet: str | int | None = None,
     encoding: Encoding = "auto",
     yaml_path: str | None = None,
+    header_row: int = 1,
 ) -> AudienceTable:
     """Read and check one audience file; raise one InvalidInput listing every problem.
 
     ``columns`` maps our names to header texts and must map ``key``. ``sheet`` is a sheet
-    name or 0-based index (XLSX only; default: the first sheet). ``yaml_path`` is the
-    campaign key of this audience (e.g. ``audiences.east``); problems about the campaign's
-    settings name ``<yaml_path>.columns.<name>``, ``.sheet`` or ``.key`` under it.
+    name or 0-based index (XLSX only; default: the first sheet). ``header_row`` is the
+    1-based row (the CSV line) where the header is looked for: the rows above it are
+    skipped. ``yaml_path`` is the campaign key of this audience (e.g. ``audiences.east``);
+    problems about the campaign's settings name ``<yaml_path>.columns.<name>``,
+    ``.sheet``, ``.key`` or ``.header_row`` under it. A file with a header but no
+    customer row is read as an empty table (see :func:`check_not_empty`).
     """
+    if header_row < 1:
+        raise ValueError(f"header_row counts from 1, not {header_row}")
     file = str(path)
-    grid = _read_grid(path, key, columns, sheet, encoding, yaml_path)
+    grid = _read_grid(path, key, columns, sheet, encoding, yaml_path, header_row)
     frame = _frame(grid)
     header_at = Location(file=file, sheet=grid.sheet, row=grid.header_row)
     found, problems = resolve_columns(
-        [c for c in frame.columns if c != ROW], columns, header_at, yaml_path
+        [c for c in frame.columns if c != ROW],
+        columns,
+        header_at,
+        yaml_path,
+        header_row=header_row if header_row > 1 else None,
     )
     problems = grid.problems + problems
     at = Location(file=file, sheet=grid.sheet)
@@ -94,7 +116,29 @@ def read_audience(
     if problems:
         raise InvalidInput(problems, source=file)
     frame = frame.with_columns(pl.col(column).alias(ours) for ours, column in found.items())
-    return AudienceTable(name, path, grid.sheet, key, frame, dict(found), grid.encoding)
+    return AudienceTable(
+        name, path, grid.sheet, key, frame, dict(found), grid.encoding, grid.header_row
+    )
+
+
+def check_not_empty(audience: AudienceTable) -> list[Problem]:
+    """A problem, located at the file's header, when the audience has no customer row.
+
+    Reading a header without rows is not an error in itself; a campaign granting from it
+    is (the campaign's audiences are checked with this when the plan reads them).
+    """
+    if audience.frame.height > 0:
+        return []
+    header = Location(file=str(audience.path), sheet=audience.sheet, row=audience.header_row)
+    return [
+        Problem(
+            f"audience {audience.name!r} has no customer rows: nothing below the header on "
+            f"row {audience.header_row}",
+            header,
+            f"Fill in one customer per row from row {audience.header_row + 1} on (or point "
+            "the audience's `file` at the spreadsheet that holds them), save, and run again.",
+        )
+    ]
 
 
 def check_quantity(
@@ -126,6 +170,7 @@ def _read_grid(
     sheet: str | int | None,
     encoding: Encoding,
     yaml_path: str | None,
+    header_row: int,
 ) -> RawGrid:
     """Check the arguments, then read the file with the reader its format needs."""
     file = str(path)
@@ -144,8 +189,8 @@ def _read_grid(
     if settings:
         raise InvalidInput(settings, source=file)
     if kind == "csv":
-        return read_csv_grid(path, encoding)
-    return read_xlsx_grid(path, sheet, yaml_path)
+        return read_csv_grid(path, encoding, header_row, yaml_path)
+    return read_xlsx_grid(path, sheet, yaml_path, header_row)
 
 
 def _check_settings(

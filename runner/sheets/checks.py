@@ -44,10 +44,13 @@ def resolve_columns(
     columns: Mapping[str, str],
     where: Location,
     yaml_path: str | None,
+    *,
+    header_row: int | None = None,
 ) -> tuple[dict[str, str], list[Problem]]:
     """Map each of our names to the file's column whose trimmed header is the wanted text.
 
     ``names`` are the file's column names in order; ``where`` locates the header row.
+    ``header_row``, when the campaign set one, is named in the hint of a missing header.
     Returns the mapping (our name → column name in the file) and the problems found.
     """
     by_key: dict[str, list[str]] = {}
@@ -64,7 +67,8 @@ def resolve_columns(
         elif matches:
             problems.append(_ambiguous(wanted, ours, matches, at))
         else:
-            problems.append(_missing_header(wanted, ours, names, replace(at, column=None)))
+            missing = _missing_header(wanted, ours, names, replace(at, column=None), header_row)
+            problems.append(missing)
     return found, problems
 
 
@@ -76,13 +80,20 @@ def _ambiguous(wanted: str, ours: str, matches: list[str], at: Location) -> Prob
     )
 
 
-def _missing_header(wanted: str, ours: str, names: list[str], at: Location) -> Problem:
+def _missing_header(
+    wanted: str, ours: str, names: list[str], at: Location, header_row: int | None
+) -> Problem:
     keys = [_header_key(name) for name in names]
     shown = ", ".join(repr(k) for k in keys) or "none"
     close = difflib.get_close_matches(_header_key(wanted), keys, n=1)
     hint = f"Did you mean {close[0]!r}? " if close else ""
     if len(keys) == 1 and ("\t" in keys[0] or ";" in keys[0]):
         hint += "The file seems to use tabs or semicolons: save it as CSV with commas. "
+    if header_row is not None:
+        hint += (
+            f"The headers are read from row {at.row} (`header_row: {header_row}`): if they "
+            "are on another row, set `header_row` to it. "
+        )
     hint += f"Fix the header in the file or `columns.{ours}` in the campaign, and run again."
     return Problem(f"no column {wanted!r} (for {ours}); the headers are: {shown}", at, hint)
 

@@ -1,9 +1,9 @@
 """Reading one sheet of an XLSX workbook into a :class:`RawGrid`.
 
-Values come from fastexcel (calamine), every cell as text and the header row as the
-first grid row. The sheet's XML is scanned once more (``celltypes``) to learn which
-cells are stored as numbers and on which Excel row the data starts, so that row numbers
-match what Excel shows.
+Values come from fastexcel (calamine), every cell as text. The sheet's XML is scanned
+once more (``celltypes``) to learn which cells are stored as numbers and on which Excel
+row the data starts, so that row numbers match what Excel shows. The header is the first
+row with a value at or below ``header_row``; the rows above it (notes) are skipped.
 """
 
 from __future__ import annotations
@@ -16,15 +16,20 @@ import fastexcel
 
 from runner.errors import InvalidInput, Location, Problem
 from runner.sheets.celltypes import XlsxLayoutError, scan_sheet
-from runner.sheets.grid import RawGrid
+from runner.sheets.grid import RawGrid, header_beyond_data, is_blank
 
 __all__ = ["read_xlsx_grid"]
 
 _RESAVE_HINT = "Open it in Excel, save it again as 'Excel Workbook (*.xlsx)', and run again."
 
 
-def read_xlsx_grid(path: Path, sheet: str | int | None, yaml_path: str | None) -> RawGrid:
-    """Read the chosen sheet (name, 0-based index, or the first); raise InvalidInput if unusable."""
+def read_xlsx_grid(
+    path: Path, sheet: str | int | None, yaml_path: str | None, header_row: int = 1
+) -> RawGrid:
+    """Read the chosen sheet (name, 0-based index, or the first); raise InvalidInput if unusable.
+
+    The header is the first row holding a value at or below Excel row ``header_row``.
+    """
     file = str(path)
     try:
         reader = fastexcel.read_excel(file)
@@ -46,12 +51,18 @@ def read_xlsx_grid(path: Path, sheet: str | int | None, yaml_path: str | None) -
     first = cells.first_row
     if first is None or cells.last_row is None or cells.last_row - first + 1 != frame.height:
         _fail(file, name, "cannot line up the rows with Excel's row numbers", _RESAVE_HINT)
-    body = frame.slice(1)
+    at = max(header_row - first, 0)
+    while at < frame.height and all(is_blank(v) for v in frame.row(at)):
+        at += 1
+    if at >= frame.height:
+        problem = header_beyond_data(file, name, header_row, cells.last_row, yaml_path)
+        raise InvalidInput([problem], source=file)
+    body = frame.slice(at + 1)
     return RawGrid(
-        header=[None if v is None else str(v) for v in frame.row(0)],
+        header=[None if v is None else str(v) for v in frame.row(at)],
         body=body,
-        rows=list(range(first + 1, first + 1 + body.height)),
-        header_row=first,
+        rows=list(range(first + at + 1, first + at + 1 + body.height)),
+        header_row=first + at,
         sheet=name,
         numbers={
             pos: cells.numbers[col] for pos, col in enumerate(absolute) if col in cells.numbers

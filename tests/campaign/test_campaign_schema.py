@@ -10,7 +10,7 @@ import pytest
 from runner.campaign import json_schema
 from runner.cli import main
 
-TOP_LEVEL = {"campaign", "api", "budget", "audiences", "vouchers", "grants", "state_dir"}
+TOP_LEVEL = {"campaign", "api", "budget", "audiences", "vouchers", "grants", "state_dir", "notify"}
 
 
 def walk(node: Any) -> list[dict[str, Any]]:
