@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+import structlog
 
 from runner import __version__, api, logs
 from runner.errors import ExitCode, RunnerError
@@ -454,18 +455,31 @@ def watch_command(
     2 a drop was rejected, 3 a drop needs review, 4 environment (the drop stays and the
     next pass retries).
     """
-    from runner.campaign import NotifyTarget
     from runner.inbox import Inbox, WatchLoop, WatchOptions, watch
 
     place = Inbox.at(inbox, state_dir)
-    targets = tuple(
-        NotifyTarget.model_validate({"url": url, "format": notify_format}) for url in notify_urls
-    )
+    targets = tuple(_notify_target(url, notify_format) for url in notify_urls)
     options = WatchOptions(approval=approval, settle_s=settle_s, parallel=parallel, notify=targets)
-    click.echo(
-        f"watching {place.root} (ledgers in {place.state_dir}, approval {approval})", err=True
+    structlog.get_logger("runner.watch").info(
+        "watching", inbox=str(place.root), ledgers=str(place.state_dir), approval=approval
     )
     return watch(place, options, once=once, loop=WatchLoop(poll=poll))
+
+
+def _notify_target(url: str, notify_format: str) -> Any:
+    import pydantic
+
+    from runner.campaign import NotifyTarget
+    from runner.errors import UsageError
+    from runner.notify import redact_url
+
+    try:
+        return NotifyTarget.model_validate({"url": url, "format": notify_format})
+    except pydantic.ValidationError:
+        raise UsageError(
+            f"--notify {redact_url(url)} is not a webhook URL",
+            hint="Give an http:// or https:// address, e.g. a WeCom or DingTalk robot's URL.",
+        ) from None
 
 
 @cli.command("approve")

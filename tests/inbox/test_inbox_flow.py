@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 
 from runner.campaign import NotifyTarget
+from runner.cli import main
 from runner.errors import ExitCode
 from runner.inbox import Inbox, approve
 from runner.sandbox import SandboxServer
@@ -311,3 +313,15 @@ def test_two_drops_of_one_tenant_run_side_by_side_within_its_rate(inbox: Inbox) 
     assert stages == {"east": {"done": 25}, "west": {"done": 25}}
     assert sum(row["rate_limited"] for row in counters.values()) == 0
     assert made.report.exit_code == ExitCode.OK
+
+
+def test_a_bad_notify_url_is_a_usage_error_that_hides_its_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`watch --notify` with a non-http URL exits 2 without echoing the URL's query."""
+    with pytest.raises(SystemExit) as exited:
+        main(["watch", str(tmp_path / "inbox"), "--once", "--notify", "ftp://h/x?key=S3CRET"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "not a webhook URL" in err
+    assert "S3CRET" not in err
