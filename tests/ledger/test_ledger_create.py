@@ -51,7 +51,12 @@ def test_sigkill_during_creation_never_leaves_a_ledger_that_is_refused(tmp_path:
     for round_no in range(12):
         root = tmp_path / f"round{round_no}"
         child = subprocess.Popen([sys.executable, "-c", script, str(root)], cwd=REPO)
-        time.sleep(0.6 + rng.uniform(0.0, 0.4))
+        deadline = time.monotonic() + 60
+        while not any(root.glob(f"*/{CAMPAIGN}/{LEDGER_FILE}")):  # imported, creating
+            assert child.poll() is None, "the child ended before it was killed"
+            assert time.monotonic() < deadline, "the child created no ledger in 60 s"
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.3))
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
         made = sorted(root.glob(f"*/{CAMPAIGN}/{LEDGER_FILE}"))
