@@ -36,9 +36,9 @@ from runner.summaries import (
 
 if TYPE_CHECKING:
     from runner.campaign import Campaign
-    from runner.ledger import SyncReport
     from runner.ops.adopt import Adoption
-    from runner.plan import Plan
+    from runner.ops.lifecycle import CommandChange
+    from runner.plan import LedgerView, Plan
 
 __all__ = ["cli", "main"]
 
@@ -253,11 +253,11 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def _ask(campaign: Campaign, plan: Plan, diff: SyncReport) -> bool:
+def _ask(campaign: Campaign, plan: Plan, view: LedgerView) -> bool:
     from runner.ops.plan import summarize
     from runner.outputs.preview import print_preview
 
-    print_preview(summarize(campaign, plan, rate=float(campaign.api.rate), diff=diff))
+    print_preview(summarize(campaign, plan, rate=float(campaign.api.rate), ledger=view))
     return click.confirm("Launch this campaign now?", default=False)
 
 
@@ -336,8 +336,58 @@ def verify_command(campaign_file: Path, state_dir: Path | None, as_json: bool) -
     from runner.ops.verify import verify_campaign
 
     result = verify_campaign(campaign_file, RunOptions(state_dir=state_dir))
-    console.print_summary(result.summary, as_json=as_json, hints=[])
+    shown = hints.verify_hints(result.summary, campaign_file, state_dir)
+    console.print_summary(result.summary, as_json=as_json, hints=shown)
     return result.exit_code
+
+
+@cli.command("report")
+@_campaign_arg
+@_state_dir_opt
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the report files go [default: STATE_DIR/<campaign>/report/].",
+)
+@click.option(
+    "--format",
+    "formats",
+    default="xlsx,html,csv",
+    show_default=True,
+    help="Which files to write: any of xlsx, html, csv, separated by commas.",
+)
+@click.option(
+    "--by",
+    multiple=True,
+    metavar="COL",
+    help="Cut the figures by this audience column; repeatable "
+    "[default: every mapped column but the customer key, name and quantity].",
+)
+@_json_opt
+def report_command(
+    campaign_file: Path,
+    state_dir: Path | None,
+    out: Path | None,
+    formats: str,
+    by: tuple[str, ...],
+    as_json: bool,
+) -> int:
+    """Write the redemption report: granted, used, expired, orders and discount per
+    voucher, audience and audience column, and per day (report.xlsx, report.html, CSV).
+
+    Reads every instance of the campaign's vouchers; sends nothing. Exit codes: 0 written,
+    2 the campaign never ran (or a bad --by/--format), 4 environment (credentials, API
+    unreachable, a file that cannot be written).
+    """
+    from runner.ops.report import ReportOptions, parse_formats, report_campaign
+    from runner.report import print_report
+
+    options = ReportOptions(
+        run=RunOptions(state_dir=state_dir), out=out, formats=parse_formats(formats), by=by
+    )
+    print_report(report_campaign(campaign_file, options), as_json=as_json)
+    return ExitCode.OK
 
 
 @cli.command("plan")
@@ -593,6 +643,100 @@ def adopt_command(
     )
     console.print_summary(summary, as_json=as_json, hints=shown)
     return result.exit_code
+
+
+# --- finish and extend: a voucher's lifecycle, now -------------------------------------------
+
+
+def _ask_changes(changes: Sequence[CommandChange]) -> bool:
+    for change in changes:
+        click.echo(f"  {change.text()}")
+    return click.confirm("Apply these changes now?", default=False)
+
+
+_voucher_opt = click.option(
+    "--voucher",
+    "vouchers",
+    multiple=True,
+    metavar="KEY",
+    help="Only this voucher (repeatable) [default: every voucher of the campaign created].",
+)
+
+
+def _lifecycle(
+    command: str,
+    campaign_file: Path,
+    state_dir: Path | None,
+    vouchers: tuple[str, ...],
+    yes: bool,
+    as_json: bool,
+    end_date: Any = None,
+) -> int:
+    from runner.ops.lifecycle import LifecycleOptions, extend_vouchers, finish_vouchers
+
+    options = LifecycleOptions(
+        run=RunOptions(state_dir=state_dir, yes=yes),
+        vouchers=vouchers,
+        end_date=None if end_date is None else end_date.date(),
+        confirm=_ask_changes if _interactive() else None,
+    )
+    apply = finish_vouchers if command == "finish" else extend_vouchers
+    result = apply(campaign_file, options)
+    shown = hints.lifecycle_hints(result.summary, campaign_file, state_dir)
+    console.print_summary(result.summary, as_json=as_json, hints=shown)
+    return result.exit_code
+
+
+@cli.command("finish")
+@_campaign_arg
+@_state_dir_opt
+@_voucher_opt
+@click.option("--yes", is_flag=True, help="Apply without asking (needed without a terminal).")
+@_json_opt
+def finish_command(
+    campaign_file: Path, state_dir: Path | None, vouchers: tuple[str, ...], yes: bool, as_json: bool
+) -> int:
+    """Stop the campaign's vouchers now (finishVoucher): they take no more grants.
+
+    Recorded in the ledger like every write (exactly once, settled by reading the voucher
+    back when an answer is lost); cannot be undone. Add `finished: true` to the vouchers
+    in the campaign file afterwards (`plan` reports the file as behind until then).
+    Exit codes: 0 finished (or finished already), 1 refused, 2 invalid or not confirmed,
+    3 needs a person, 4 environment, 130 interrupted.
+    """
+    return _lifecycle("finish", campaign_file, state_dir, vouchers, yes, as_json)
+
+
+@cli.command("extend")
+@_campaign_arg
+@_state_dir_opt
+@click.option(
+    "--end-date",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The new last valid day, YYYY-MM-DD: today or later (an earlier date than the "
+    "current end date shortens it).",
+)
+@_voucher_opt
+@click.option("--yes", is_flag=True, help="Apply without asking (needed without a terminal).")
+@_json_opt
+def extend_command(
+    campaign_file: Path,
+    state_dir: Path | None,
+    end_date: Any,
+    vouchers: tuple[str, ...],
+    yes: bool,
+    as_json: bool,
+) -> int:
+    """Move the campaign's vouchers' end date now (modifyVoucherEndDate).
+
+    Recorded in the ledger like every write; update end_date in the campaign file
+    afterwards (`plan` reports the file as behind until then, and never reverts it).
+    Exit codes: 0 moved (or ending that day already), 1 refused, 2 invalid (a date in the
+    past or before the start, a finished voucher) or not confirmed, 3 needs a person,
+    4 environment, 130 interrupted.
+    """
+    return _lifecycle("extend", campaign_file, state_dir, vouchers, yes, as_json, end_date)
 
 
 # --- init: a new campaign folder -------------------------------------------------------------

@@ -14,11 +14,13 @@ added within a version). Every field is always present: ``null`` when not applic
     ├── PlanPreview                runner plan --json (and preview.json)
     ├── LedgerSummary              the ledger's counts, per voucher and state
     │   ├── RunSummary             runner run / retry-failed / verify --json
-    │   │   └── AdoptSummary       runner adopt --json
+    │   │   ├── AdoptSummary       runner adopt --json
+    │   │   └── LifecycleSummary   runner finish / extend --json
     │   └── StatusReport           runner status --json
     ├── ReviewListing              runner review --json
     ├── ReviewRecorded             runner review --resolve ... --json
     ├── DropStatus                 a drop's status.json (runner watch)
+    ├── ReportSummary              runner report --json (the redemption report's figures)
     └── ErrorReport                any command's error, on stderr, with --json
 """
 
@@ -34,6 +36,10 @@ __all__ = [
     "SCHEMA_VERSION",
     "AdoptSummary",
     "Adopted",
+    "BehindView",
+    "ChangeOutcome",
+    "ChangeOutcomeView",
+    "ClosedView",
     "CommandResult",
     "DropStage",
     "DropStatus",
@@ -42,12 +48,20 @@ __all__ = [
     "LastRun",
     "LedgerChanges",
     "LedgerSummary",
+    "LifecycleStepView",
+    "LifecycleSummary",
+    "LifecycleView",
     "Mismatch",
+    "PendingChangeView",
     "PlanPreview",
     "PreviewGrants",
     "PreviewVoucher",
     "ProblemView",
     "Recovered",
+    "ReportDay",
+    "ReportSegment",
+    "ReportSummary",
+    "ReportVoucher",
     "RerunWould",
     "ReviewItemView",
     "ReviewListing",
@@ -57,9 +71,11 @@ __all__ = [
     "StatusReport",
     "StopCause",
     "TenantView",
+    "UsageFigures",
     "VerifySummary",
     "VoucherConflictView",
     "VoucherCounts",
+    "VoucherDrift",
     "output_schema",
     "to_json",
 ]
@@ -150,6 +166,60 @@ class LedgerChanges(_Model):
     voucher_conflicts: list[VoucherConflictView]
 
 
+class LifecycleStepView(_Model):
+    """One change of a created voucher a run makes: ``extend``/``shorten`` its end date, or
+    ``finish`` it; ``text`` as the preview says it (``extend ten-off: 2027-03-31 → …``)."""
+
+    voucher_key: str
+    action: Literal["extend", "shorten", "finish"]
+    from_end_date: str | None
+    to_end_date: str | None
+    text: str
+
+
+class BehindView(_Model):
+    """A setting a command (``runner extend``/``finish``) gave a voucher that the campaign
+    file does not say yet: never reverted, reported until the file says so."""
+
+    voucher_key: str
+    setting: Literal["end_date", "finished"]
+    ledger_value: str
+    message: str
+    where: dict[str, str | int] = Field(default_factory=dict)
+
+
+class ClosedView(_Model):
+    """A voucher that takes no more grants (``finished`` since when, or ``expired`` on its
+    end date), and how many of its planned grants are not sent for it."""
+
+    voucher_key: str
+    why: Literal["finished", "expired"]
+    since: str
+    grants_not_sent: int
+
+
+class PendingChangeView(_Model):
+    """A change whose outcome is not settled yet (a lost answer, a kill): the next run or
+    command reads the voucher back before anything is sent again."""
+
+    change_id: str
+    voucher_key: str
+    action: Literal["end_date", "finish"]
+    end_date: str | None
+    state: str
+    last_error: str | None
+
+
+class LifecycleView(_Model):
+    """End dates and finishes: the changes a run would make, what the campaign file is
+    behind on, the vouchers closed to grants, and the changes not settled yet."""
+
+    changes: list[LifecycleStepView] = Field(default_factory=list)
+    behind: list[BehindView] = Field(default_factory=list)
+    closed: list[ClosedView] = Field(default_factory=list)
+    pending: list[PendingChangeView] = Field(default_factory=list)
+
+
 class PlanPreview(CommandResult):
     """``runner plan``: what a run would create and grant, and how long it would take."""
 
@@ -171,13 +241,15 @@ class PlanPreview(CommandResult):
     ledger: LedgerChanges | None
     ledger_file: str | None
     tenant: TenantView | None
+    lifecycle: LifecycleView = Field(default_factory=LifecycleView)
 
 
 # --- run, verify, status, adopt -------------------------------------------------------------
 
 
 class VoucherCounts(_Model):
-    """One voucher in the ledger with its grants per state."""
+    """One voucher in the ledger with its grants per state, its end date as the ledger
+    knows it (after every done change) and whether it is finished."""
 
     key: str
     state: str
@@ -185,6 +257,8 @@ class VoucherCounts(_Model):
     active: bool
     jobs: StateCounts
     last_error: str | None
+    end_date: str | None = None
+    finished: bool = False
 
 
 class Mismatch(_Model):
@@ -198,14 +272,49 @@ class Mismatch(_Model):
     ledger: int
 
 
+class VoucherDrift(_Model):
+    """A remote voucher setting that differs from the ledger (changed in the vendor's
+    console, or by another tool): the end date, the finish, ``num`` or ``eachCmNum``, or
+    the voucher missing from the tenant's list; ``hint`` says what to do."""
+
+    voucher_key: str
+    voucher_id: str
+    setting: Literal["end_date", "finished", "num", "eachCmNum", "missing"]
+    ledger: str
+    remote: str
+    hint: str
+
+
 class VerifySummary(_Model):
-    """Remote granted instances compared with the ledger's confirmed grants."""
+    """Remote granted instances compared with the ledger's confirmed grants, and each
+    remote voucher's settings with the ledger's (``drift``)."""
 
     ok: bool
     vouchers: int
     remote_instances: int
     ledger_grants: int
     mismatches: list[Mismatch]
+    drift: list[VoucherDrift] = Field(default_factory=list)
+
+
+#: How one change ended in a command: ``done`` (sent and confirmed, or settled by reading
+#: the voucher back), ``already`` (the remote already showed it: nothing sent), ``refused``
+#: (the server said no: ``runner retry-failed`` tries again), ``unknown``/``not_sent``
+#: (a rerun settles it, then sends what is missing), ``review`` (a person looks),
+#: ``stopped`` (interrupted before it was sent).
+ChangeOutcome = Literal["done", "already", "refused", "unknown", "not_sent", "review", "stopped"]
+
+
+class ChangeOutcomeView(_Model):
+    """What one end-date move or finish came to in this command."""
+
+    voucher_key: str
+    change_id: str | None
+    action: Literal["end_date", "finish"]
+    from_end_date: str | None
+    to_end_date: str | None
+    outcome: ChangeOutcome
+    message: str
 
 
 class StopCause(_Model):
@@ -246,10 +355,14 @@ class LedgerSummary(CommandResult):
 class RunSummary(LedgerSummary):
     """``run``, ``retry-failed`` and ``verify``: the ledger after the command, and what it did."""
 
-    kind: Literal["run", "retry-failed", "verify", "adopt"] = "run"
+    kind: Literal["run", "retry-failed", "verify", "adopt", "finish", "extend"] = "run"
     calls: dict[str, int] | None = None
     interrupted: bool | None = None
     verify: VerifySummary | None = None
+    #: The end-date moves and finishes this command made or settled.
+    changes: list[ChangeOutcomeView] | None = None
+    #: Vouchers closed to grants (finished, expired) whose planned grants were not sent.
+    not_sent: list[ClosedView] | None = None
     pushbacks: int | None = None
     final_rate: float | None = None
     recovered_after_crash: Recovered | None = None
@@ -273,6 +386,14 @@ class AdoptSummary(RunSummary):
     kind: Literal["adopt"] = "adopt"
     adopted: list[Adopted]
     not_found: list[str]
+
+
+class LifecycleSummary(RunSummary):
+    """``runner finish`` / ``runner extend``: each voucher's change (``changes``), and what
+    the campaign file is behind on afterwards."""
+
+    kind: Literal["finish", "extend"] = "finish"
+    behind: list[BehindView] = Field(default_factory=list)
 
 
 class LastRun(_Model):
@@ -304,6 +425,10 @@ class StatusReport(LedgerSummary):
     last_run: LastRun | None
     rerun_would: RerunWould
     run_refuses: list[ProblemView]
+    #: End dates and finishes as the ledger knows them; what a rerun would change.
+    lifecycle: LifecycleView = Field(default_factory=LifecycleView)
+    #: Always false: status reads the ledger alone (``runner verify`` reads the remote).
+    remote_checked: bool = False
 
 
 # --- review ---------------------------------------------------------------------------------
@@ -411,6 +536,81 @@ class DropStatus(CommandResult):
     updated_at: str
 
 
+# --- the redemption report ------------------------------------------------------------------
+
+
+class UsageFigures(_Model):
+    """The figures of one group of granted instances (a voucher, an audience, a segment
+    value, the campaign); money as text with two decimals.
+
+    ``redemption_rate`` = used / granted; ``order_count``: distinct order ids of the used
+    instances; ``order_amount``: the sum over those orders; ``discount``: the sum of the
+    used instances' ``voucher_amount``; ``amount_per_discount`` = order_amount / discount.
+    Ratios have 4 decimals and are null when their divisor is 0.
+    """
+
+    granted: int
+    used: int
+    unused: int
+    expired: int
+    redemption_rate: float | None
+    order_count: int
+    order_amount: str
+    discount: str
+    amount_per_discount: float | None
+
+
+class ReportVoucher(UsageFigures):
+    """One voucher's figures, with its key, remote id and name."""
+
+    key: str
+    remote_id: str | None
+    name: str | None
+
+
+class ReportSegment(UsageFigures):
+    """The figures of one value of one segment column (``audience`` for the audiences)."""
+
+    column: str
+    value: str
+
+
+class ReportDay(_Model):
+    """Instances used on one Beijing day, and the running totals up to that day."""
+
+    date: str
+    used: int
+    order_count: int
+    order_amount: str
+    discount: str
+    cumulative_used: int
+    cumulative_discount: str
+
+
+class ReportSummary(CommandResult):
+    """``runner report``: redemption figures of the campaign's vouchers, and its files.
+
+    ``any_usage`` is false until an instance was used (``message`` then says so);
+    ``segment_columns`` are the audience columns ``by_segment`` is cut by.
+    """
+
+    kind: Literal["report"] = "report"
+    campaign: str
+    ledger_file: str
+    tenant: TenantView | None
+    generated_at: str
+    any_usage: bool
+    message: str
+    totals: UsageFigures
+    by_voucher: list[ReportVoucher]
+    by_audience: list[ReportSegment]
+    segment_columns: list[str]
+    by_segment: list[ReportSegment]
+    by_day: list[ReportDay]
+    out_dir: str
+    files: list[str]
+
+
 # --- errors ---------------------------------------------------------------------------------
 
 
@@ -440,9 +640,12 @@ OUTPUTS: dict[str, type[CommandResult]] = {
     "run": RunSummary,
     "status": StatusReport,
     "adopt": AdoptSummary,
+    "finish": LifecycleSummary,
+    "extend": LifecycleSummary,
     "review": ReviewListing,
     "review-recorded": ReviewRecorded,
     "drop": DropStatus,
+    "report": ReportSummary,
     "error": ErrorReport,
 }
 

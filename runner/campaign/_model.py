@@ -417,6 +417,11 @@ class Voucher(_Model):
     auto_receive: Literal["Y", "N"] | None = Field(
         None, description="Y: customers receive it automatically; N: they do not."
     )
+    finished: bool = Field(
+        False,
+        description="true: stop the created voucher (finishVoucher); it takes no more grants. "
+        "Cannot be undone.",
+    )
     _key: str = PrivateAttr(default="")
 
     @field_validator("end_date")

@@ -13,6 +13,7 @@ from runner.errors import Location, RunnerError
 from runner.execute._progress import ProgressSink
 from runner.execute._rate_limit import AdaptiveThrottle
 from runner.ledger import Ledger
+from runner.plan import Wanted
 
 __all__ = ["ExecSettings", "RunContext"]
 
@@ -45,6 +46,10 @@ class RunContext:
     stop_request: threading.Event | None = None
     #: Where a campaign key path is (file and line), for messages about vouchers.
     locate: Callable[[str], Location] = field(default=lambda path: Location(yaml_path=path))
+    #: The end date and finish each created voucher should have (the lifecycle phase).
+    wanted: tuple[Wanted, ...] = ()
+    #: ``runner retry-failed``: refused changes are sent again too.
+    retry_failed: bool = False
 
     @property
     def stopping(self) -> bool:

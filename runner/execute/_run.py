@@ -1,4 +1,5 @@
-"""One run, start to end: create → (reconcile → grant)* → reconcile → verify.
+"""One run, start to end: create → lifecycle (end dates, finishes) → gate (no grant to a
+finished or expired voucher) → (reconcile → grant)* → reconcile → verify.
 
 SIGINT/SIGTERM set the stop flag: no new call starts, calls in flight may finish for a
 bounded time, everything is recorded, and the caller writes the output files.
@@ -14,12 +15,15 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from runner.execute._changes import apply_lifecycle
 from runner.execute._context import RunContext
+from runner.execute._gate import close_gate
 from runner.execute._grants import grant_pass
 from runner.execute._progress import make_progress
 from runner.execute._reconcile import reconcile_jobs
 from runner.execute._verify import VerifyReport, verify
 from runner.execute._vouchers import create_vouchers
+from runner.summaries import ChangeOutcomeView, ClosedView
 
 __all__ = ["RunOutcome", "execute"]
 
@@ -31,12 +35,15 @@ _STOP_POLL_S = 0.2
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """What a run did: remote ids, verification, and whether it was interrupted."""
+    """What a run did: remote ids, verification, whether it was interrupted, the end-date
+    moves and finishes it made, and the vouchers whose grants it did not send."""
 
     voucher_ids: dict[str, str]
     verify: VerifyReport | None
     interrupted: bool
     calls: dict[str, int] = field(default_factory=dict)
+    changes: tuple[ChangeOutcomeView, ...] = ()
+    not_sent: tuple[ClosedView, ...] = ()
 
 
 @contextlib.contextmanager
@@ -87,12 +94,16 @@ async def _grant_rounds(ctx: RunContext, voucher_ids: dict[str, str]) -> None:
 
 async def _phases(ctx: RunContext, *, bars: bool | None) -> RunOutcome:
     voucher_ids = await create_vouchers(ctx)
+    changes = await apply_lifecycle(ctx)
+    not_sent = [] if ctx.stopping else await close_gate(ctx, voucher_ids)
     with make_progress(_grant_totals(ctx, voucher_ids), bars=bars) as progress:
         ctx.progress = progress
         await _grant_rounds(ctx, voucher_ids)
     ctx.progress = None
     report = None if ctx.stopping else await verify(ctx, voucher_ids)
-    return RunOutcome(voucher_ids, report, ctx.stopping, dict(ctx.calls))
+    return RunOutcome(
+        voucher_ids, report, ctx.stopping, dict(ctx.calls), tuple(changes), tuple(not_sent)
+    )
 
 
 async def _relay_stop_request(ctx: RunContext) -> None:

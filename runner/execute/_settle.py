@@ -12,6 +12,10 @@ holds fewer than the ledger confirms, which no retry can explain: a person decid
 Vouchers: a voucher whose create response was lost is searched by fingerprint among
 the remote vouchers not already owned by another key. One match: adopt it. None: it
 was never created, send again. Several: never guess.
+
+Changes (an end-date move or a finish whose answer was lost): the voucher read back
+shows the asked end date (or is finished): adopt; the end date it had before (or is
+still live): it never arrived, send again; anything else: a person decides.
 """
 
 from __future__ import annotations
@@ -22,10 +26,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 __all__ = [
+    "ChangeDecision",
     "GrantDecision",
     "Outcome",
+    "RemoteVoucherState",
     "VoucherDecision",
+    "already_applied",
     "matches_payload",
+    "settle_change",
     "settle_customer",
     "settle_voucher",
 ]
@@ -134,4 +142,54 @@ def settle_voucher(
         return VoucherDecision("resend", None, "no remote voucher matches: it was never created")
     return VoucherDecision(
         "review", None, f"{len(matches)} remote vouchers match: {', '.join(sorted(matches))}"
+    )
+
+
+@dataclass(frozen=True)
+class RemoteVoucherState:
+    """What reading a voucher back (``getVoucherInfos``) says of its lifecycle and room."""
+
+    end_date: str | None
+    finished: bool
+    num: int | None = None
+    each_cm_num: int | None = None
+
+
+@dataclass(frozen=True)
+class ChangeDecision:
+    """What to do with one change whose outcome is unknown."""
+
+    outcome: Outcome
+    reason: str
+
+
+def already_applied(
+    action: Literal["end_date", "finish"], end_date: str | None, remote: RemoteVoucherState
+) -> bool:
+    """True when the voucher read back already shows the change (finished, or that end)."""
+    return remote.finished if action == "finish" else remote.end_date == end_date
+
+
+def settle_change(
+    action: Literal["end_date", "finish"],
+    end_date: str | None,
+    previous_end_date: str | None,
+    remote: RemoteVoucherState | None,
+) -> ChangeDecision:
+    """Settle one change against its voucher read back (None: the tenant does not list it)."""
+    if remote is None:
+        return ChangeDecision("review", "the remote voucher is not in the tenant's list")
+    if already_applied(action, end_date, remote):
+        shown = "finished" if action == "finish" else f"ending {end_date}"
+        return ChangeDecision("adopt", f"the voucher reads back {shown}")
+    if action == "finish":
+        return ChangeDecision("resend", "the voucher reads back live: the finish never arrived")
+    if remote.end_date == previous_end_date:
+        return ChangeDecision(
+            "resend", f"the voucher still ends {previous_end_date}: the change never arrived"
+        )
+    return ChangeDecision(
+        "review",
+        f"the voucher reads back ending {remote.end_date}: neither {previous_end_date} "
+        f"(before) nor {end_date} (asked); changed elsewhere at the same time?",
     )

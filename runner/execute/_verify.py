@@ -1,4 +1,5 @@
-"""The verify phase: remote granted instances against the ledger, per customer."""
+"""The verify phase: remote granted instances against the ledger, per customer, and each
+voucher read back against the ledger's end date, finish and room (drift)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from dataclasses import dataclass, field
 
 from runner import logs
 from runner.execute._context import RunContext
+from runner.execute._drift import voucher_drift
+from runner.execute._readback import read_back
 from runner.execute._reconcile import RemoteGrants
-from runner.summaries import Mismatch
+from runner.summaries import Mismatch, VoucherDrift
 
 __all__ = ["Mismatch", "VerifyReport", "verify"]
 
@@ -22,11 +25,12 @@ class VerifyReport:
     remote_instances: int = 0
     ledger_grants: int = 0
     mismatches: tuple[Mismatch, ...] = field(default=())
+    drift: tuple[VoucherDrift, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
-        """True when the remote holds exactly what the ledger confirms."""
-        return not self.mismatches
+        """True when the remote holds exactly what the ledger confirms, settings included."""
+        return not self.mismatches and not self.drift
 
 
 def _customer_kinds(ctx: RunContext, voucher_key: str) -> dict[str, str]:
@@ -36,16 +40,34 @@ def _customer_kinds(ctx: RunContext, voucher_key: str) -> dict[str, str]:
 
 
 async def verify(ctx: RunContext, voucher_ids: Mapping[str, str]) -> VerifyReport:
-    """Compare each created voucher's instances with the ledger's done grants."""
+    """Compare each created voucher's instances with the ledger's done grants, and its
+    settings read back with the ledger's."""
     with logs.phase("verify") as counts:
         report = await _verify(ctx, voucher_ids)
+        drift = await _drift(ctx, voucher_ids)
         counts.update(
             vouchers=report.vouchers,
             remote_instances=report.remote_instances,
             ledger_grants=report.ledger_grants,
             mismatches=len(report.mismatches),
+            drift=len(drift),
         )
-        return report
+        return VerifyReport(
+            report.vouchers, report.remote_instances, report.ledger_grants, report.mismatches, drift
+        )
+
+
+async def _drift(ctx: RunContext, voucher_ids: Mapping[str, str]) -> tuple[VoucherDrift, ...]:
+    """Each voucher read back (one listing) against the ledger's lifecycle and room."""
+    records = [ctx.ledger.voucher(key) for key in voucher_ids]
+    remote = await read_back(ctx, records)
+    lives = ctx.ledger.lifecycles()
+    found: list[VoucherDrift] = []
+    for record in records:
+        voucher_id = voucher_ids[record.voucher_key]
+        life = lives[record.voucher_key]
+        found += voucher_drift(voucher_id, life, record.fields, remote.get(voucher_id))
+    return tuple(found)
 
 
 async def _verify(ctx: RunContext, voucher_ids: Mapping[str, str]) -> VerifyReport:

@@ -1,8 +1,11 @@
 """The SQLite ledger: what was planned, sent and settled, so every effect happens once.
 
 One file per campaign, ``<state_dir>/<campaign>/ledger.sqlite`` (WAL, ``synchronous=FULL``),
-guarded by a :class:`CampaignLock`. Tables: ``runs``, ``vouchers``, ``jobs``, ``events``
+guarded by a :class:`CampaignLock`. Tables: ``runs``, ``vouchers``, ``jobs``, ``changes``
+(end-date moves and finishes of created vouchers: their history), ``events``
 (append-only: one row per transition) and ``meta`` (campaign id, last plan hash).
+:meth:`Ledger.lifecycles` derives each voucher's current end date and finish from its
+changes (:class:`VoucherLifecycle`).
 
 Typical use by the executor::
 
@@ -23,6 +26,8 @@ from __future__ import annotations
 
 from runner.ledger._lock import CampaignLock
 from runner.ledger._records import (
+    ChangeRecord,
+    ChangeRow,
     EventRecord,
     JobRecord,
     JobRow,
@@ -30,11 +35,20 @@ from runner.ledger._records import (
     RunRecord,
     SyncReport,
     VoucherConflict,
+    VoucherLifecycle,
     VoucherRecord,
     VoucherRow,
 )
 from runner.ledger._schema import SCHEMA_VERSION
-from runner.ledger._states import EntityKind, JobState, KeyKind, VoucherState
+from runner.ledger._states import (
+    ChangeAction,
+    ChangeOrigin,
+    ChangeState,
+    EntityKind,
+    JobState,
+    KeyKind,
+    VoucherState,
+)
 from runner.ledger._store import LEDGER_FILE, Ledger, campaign_dir
 from runner.ledger._tenant import Tenant, normalise_base_url
 
@@ -42,6 +56,11 @@ __all__ = [
     "LEDGER_FILE",
     "SCHEMA_VERSION",
     "CampaignLock",
+    "ChangeAction",
+    "ChangeOrigin",
+    "ChangeRecord",
+    "ChangeRow",
+    "ChangeState",
     "EntityKind",
     "EventRecord",
     "JobRecord",
@@ -54,6 +73,7 @@ __all__ = [
     "SyncReport",
     "Tenant",
     "VoucherConflict",
+    "VoucherLifecycle",
     "VoucherRecord",
     "VoucherRow",
     "VoucherState",

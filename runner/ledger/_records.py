@@ -1,8 +1,10 @@
 """The typed values that go into the ledger and come out of it.
 
-Inputs: :class:`VoucherRow` and :class:`JobRow` (one plan's vouchers and grant jobs).
-Outputs: :class:`VoucherRecord`, :class:`JobRecord`, :class:`RunRecord`,
-:class:`EventRecord`, and the reports :class:`SyncReport` and :class:`Recovered`.
+Inputs: :class:`VoucherRow` and :class:`JobRow` (one plan's vouchers and grant jobs),
+:class:`ChangeRow` (one end-date move or finish wanted for a created voucher).
+Outputs: :class:`VoucherRecord`, :class:`JobRecord`, :class:`ChangeRecord`,
+:class:`RunRecord`, :class:`EventRecord`, the derived :class:`VoucherLifecycle`, and the
+reports :class:`SyncReport` and :class:`Recovered`.
 Every id is a ``str`` (they are 19-digit numbers beyond 2**53): the rows refuse others.
 Times are ISO 8601 strings in UTC.
 """
@@ -13,9 +15,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from runner.errors import Location, Problem
-from runner.ledger._states import KEY_KINDS, EntityKind, JobState, KeyKind, VoucherState
+from runner.ledger._states import (
+    KEY_KINDS,
+    OPEN_CHANGE_STATES,
+    ChangeAction,
+    ChangeOrigin,
+    ChangeState,
+    EntityKind,
+    JobState,
+    KeyKind,
+    VoucherState,
+)
 
 __all__ = [
+    "ChangeRecord",
+    "ChangeRow",
     "EventRecord",
     "JobRecord",
     "JobRow",
@@ -23,6 +37,7 @@ __all__ = [
     "RunRecord",
     "SyncReport",
     "VoucherConflict",
+    "VoucherLifecycle",
     "VoucherRecord",
     "VoucherRow",
 ]
@@ -127,6 +142,93 @@ class JobRecord:
 
 
 @dataclass(frozen=True)
+class ChangeRow:
+    """One change wanted for a created voucher: a new end date, or finishing it.
+
+    ``previous_end_date``: the end date the ledger held when the change was decided (the
+    end-date history reads from it). ``file_end_date``: for a change a command made, the
+    end date the campaign file said then (while it still says so, the file is *behind*).
+    """
+
+    voucher_key: str
+    action: ChangeAction
+    end_date: str | None
+    previous_end_date: str | None
+    origin: ChangeOrigin
+    file_end_date: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.action == "end_date") != (self.end_date is not None):
+            raise ValueError("ChangeRow.end_date goes with action 'end_date', and only with it")
+
+    def same_target(self, action: ChangeAction, end_date: str | None) -> bool:
+        """True when this change does what ``action``/``end_date`` ask."""
+        return self.action == action and self.end_date == end_date
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeRecord(ChangeRow):
+    """A change as the ledger knows it: its id, state and last attempt."""
+
+    change_id: str
+    state: ChangeState
+    attempts: int
+    msg_id: str | None
+    sent_at: str | None
+    last_error: str | None
+    return_code: str | None
+    return_msg: str | None
+    created_at: str
+    updated_at: str
+
+    @property
+    def open(self) -> bool:
+        """Not settled yet: planned, sending, unknown or in review."""
+        return self.state in OPEN_CHANGE_STATES
+
+    def describe(self) -> str:
+        """``end date 2027-03-31 → 2027-06-30`` or ``finish``."""
+        if self.action == "finish":
+            return "finish"
+        return f"end date {self.previous_end_date} → {self.end_date}"
+
+
+@dataclass(frozen=True)
+class VoucherLifecycle:
+    """What the ledger knows of a voucher after its creation (see :func:`lifecycle_of`).
+
+    ``end_date``: the end date the remote voucher has as far as the ledger knows (the one
+    it was created with, or the last end-date change that is done); ``finished``: a
+    finish is done. ``latest``: the newest change of any state; ``history``: every change,
+    oldest first.
+    """
+
+    voucher_key: str
+    created_end_date: str | None
+    end_date: str | None
+    finished: bool
+    finished_at: str | None
+    latest: ChangeRecord | None
+    last_end_change: ChangeRecord | None
+    history: tuple[ChangeRecord, ...] = ()
+
+    @property
+    def open_change(self) -> ChangeRecord | None:
+        """The change not settled yet, if any (at most one per voucher)."""
+        return self.latest if self.latest is not None and self.latest.open else None
+
+    def end_dates(self) -> list[tuple[str, str | None, str]]:
+        """The end-date history: ``(when, end date, by)`` from creation on (done changes)."""
+        dates: list[tuple[str, str | None, str]] = [("created", self.created_end_date, "creation")]
+        dates += [
+            (c.updated_at, c.end_date, c.origin)
+            for c in self.history
+            if c.action == "end_date" and c.state == "done"
+        ]
+        return dates
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """One invocation of a command that wrote to the ledger."""
 
@@ -220,6 +322,7 @@ class Recovered:
 
     vouchers: tuple[str, ...] = ()
     jobs: tuple[str, ...] = ()
+    changes: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.vouchers or self.jobs)
+        return bool(self.vouchers or self.jobs or self.changes)

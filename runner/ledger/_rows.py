@@ -19,7 +19,7 @@ import json
 import sqlite3
 from collections.abc import Mapping
 from datetime import datetime
-from typing import cast
+from typing import cast, get_args
 
 from runner.clock import BEIJING
 from runner.errors import LedgerError
@@ -170,7 +170,7 @@ def run_record(row: sqlite3.Row) -> RunRecord:
     )
 
 
-_ENTITY_KINDS = frozenset({"job", "voucher", "run"})
+_ENTITY_KINDS: frozenset[str] = frozenset(get_args(EntityKind))
 
 
 def event_record(row: sqlite3.Row) -> EventRecord:

@@ -13,10 +13,19 @@ and every other cause a job can be unknown for (a lost answer, a crash) is settl
 same way: a ``cause`` column would be a flag in disguise plus NULLs for most states. Its
 CHECK ties it to the state: only a job in ``unknown`` or ``failed`` can be refused.
 
-A writable open upgrades a version 1 file in one transaction (the column, filled from
-the old prefix by :func:`~runner.ledger._v1.v1_refused`; ``last_error`` is left as it
-was). A read-only open never writes: it reads a version 1 file as it is, and
-:func:`~runner.ledger._rows.job_record` derives the flag through the same function.
+Version 3 adds the ``changes`` table: each end-date move (``modifyVoucherEndDate``) and
+finish (``finishVoucher``) of a created voucher, recorded like a grant (planned, sending
+before the request leaves, then done, failed, unknown, review or dropped), with the end
+date before and after: the voucher's history of end dates. The event log's
+``entity_kind`` takes ``change`` too.
+
+A writable open upgrades an older file in one transaction, every step at once (1 → 2:
+the column, filled from the old prefix by :func:`~runner.ledger._v1.v1_refused`;
+``last_error`` is left as it was. 2 → 3: the ``changes`` table, and the event log rebuilt
+with the wider CHECK, every row and sequence number kept). A read-only open never
+writes: it reads a version 1 or 2 file as it is (:func:`~runner.ledger._rows.job_record`
+derives the refused flag through the same function; a file without ``changes`` has no
+change to read).
 """
 
 from __future__ import annotations
@@ -29,14 +38,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from runner.errors import LedgerError, Location
-from runner.ledger._states import JOB_STATES, KEY_KINDS, REFUSABLE_STATES, VOUCHER_STATES
+from runner.ledger._states import (
+    CHANGE_ACTIONS,
+    CHANGE_ORIGINS,
+    CHANGE_STATES,
+    JOB_STATES,
+    KEY_KINDS,
+    REFUSABLE_STATES,
+    VOUCHER_STATES,
+)
 from runner.ledger._v1 import v1_refused
 
 __all__ = ["SCHEMA_VERSION", "check_campaign", "connect", "create_ledger", "ensure_schema"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Older versions this runner reads as they are (read-only) and upgrades (writable).
-UPGRADABLE_VERSIONS = frozenset({1})
+UPGRADABLE_VERSIONS = frozenset({1, 2})
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -111,17 +128,52 @@ CREATE INDEX jobs_voucher_state ON jobs (voucher_key, state);
 CREATE INDEX jobs_voucher_customer ON jobs (voucher_key, customer_key);
 CREATE INDEX vouchers_state ON vouchers (state);
 
-CREATE TABLE events (
+"""
+
+
+#: The ``changes`` table (version 3): one row per end-date move or finish of a voucher.
+_CHANGES_DDL = f"""
+CREATE TABLE changes (
+    change_id         TEXT PRIMARY KEY,
+    voucher_key       TEXT NOT NULL REFERENCES vouchers (voucher_key),
+    action            TEXT NOT NULL CHECK (action IN ({_in(CHANGE_ACTIONS)})),
+    end_date          TEXT CHECK ((action = 'end_date') = (end_date IS NOT NULL)),
+    previous_end_date TEXT,
+    origin            TEXT NOT NULL CHECK (origin IN ({_in(CHANGE_ORIGINS)})),
+    file_end_date     TEXT,
+    state             TEXT NOT NULL CHECK (state IN ({_in(CHANGE_STATES)})),
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    msg_id            TEXT,
+    sent_at           TEXT,
+    last_error        TEXT,
+    return_code       TEXT,
+    return_msg        TEXT,
+    created_at        TEXT NOT NULL,
+    updated_at        TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX changes_voucher ON changes (voucher_key, state);
+"""
+
+
+def _events_ddl(table: str) -> str:
+    """The event log's table (named *table*, to build it beside the old one when upgrading)."""
+    return f"""
+CREATE TABLE {table} (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
     at          TEXT NOT NULL,
     run_id      TEXT,
-    entity_kind TEXT NOT NULL CHECK (entity_kind IN ('job', 'voucher', 'run')),
+    entity_kind TEXT NOT NULL CHECK (entity_kind IN ('job', 'voucher', 'run', 'change')),
     entity_id   TEXT NOT NULL,
     from_state  TEXT,
     to_state    TEXT NOT NULL,
     detail      TEXT NOT NULL
 ) STRICT;
+"""
 
+
+#: The event log's index and append-only triggers (created again after a rebuild).
+_EVENTS_GUARDS = """
 CREATE INDEX events_entity ON events (entity_id);
 
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events
@@ -131,6 +183,8 @@ CREATE TRIGGER events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 """
 
+#: A new file: every table of the current version.
+_NEW_FILE_DDL = _DDL + _CHANGES_DDL + _events_ddl("events") + _EVENTS_GUARDS
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -246,7 +300,7 @@ def ensure_schema(
         if version == 0:
             _create(conn, campaign)
         elif version != SCHEMA_VERSION and not read_only:
-            _upgrade_v1(conn)
+            _upgrade(conn)
     except sqlite3.DatabaseError as exc:
         raise _damaged(path, exc) from exc
 
@@ -288,20 +342,44 @@ def _create(conn: sqlite3.Connection, campaign: str) -> None:
     with _immediate(conn):
         # Another process may have created it between our check and our lock.
         if _version(conn) == 0:
-            for statement in _statements(_DDL):
+            for statement in _statements(_NEW_FILE_DDL):
                 conn.execute(statement)
             conn.execute("INSERT INTO meta (key, value) VALUES ('campaign', ?)", (campaign,))
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
-def _upgrade_v1(conn: sqlite3.Connection) -> None:
-    """Version 1 → 2 in one transaction: add ``jobs.refused``, filled from the old prefix."""
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Every step from the file's version to :data:`SCHEMA_VERSION`, in one transaction."""
     conn.create_function("v1_refused", 2, v1_refused, deterministic=True)
     with _immediate(conn):
-        if _version(conn) == 1:  # re-read under the write lock, as when creating
-            conn.execute(f"ALTER TABLE jobs ADD COLUMN {REFUSED_COLUMN}")
-            conn.execute("UPDATE jobs SET refused = 1 WHERE v1_refused(state, last_error)")
+        version = _version(conn)  # re-read under the write lock, as when creating
+        if version == 1:
+            _upgrade_v1(conn)
+        if version in (1, 2):
+            _upgrade_v2(conn)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _upgrade_v1(conn: sqlite3.Connection) -> None:
+    """Version 1 → 2: add ``jobs.refused``, filled from the old prefix."""
+    conn.execute(f"ALTER TABLE jobs ADD COLUMN {REFUSED_COLUMN}")
+    conn.execute("UPDATE jobs SET refused = 1 WHERE v1_refused(state, last_error)")
+
+
+def _upgrade_v2(conn: sqlite3.Connection) -> None:
+    """Version 2 → 3: the ``changes`` table, and the event log with ``change`` events.
+
+    SQLite cannot widen a CHECK in place: the log is copied, every row and sequence number
+    as it was, into a new table that takes its name (the append-only triggers go with the
+    old table and are made again; DROP TABLE fires no DELETE trigger).
+    """
+    for statement in _statements(_CHANGES_DDL + _events_ddl("events_v3")):
+        conn.execute(statement)
+    conn.execute("INSERT INTO events_v3 SELECT * FROM events ORDER BY seq")
+    conn.execute("DROP TABLE events")
+    conn.execute("ALTER TABLE events_v3 RENAME TO events")
+    for statement in _statements(_EVENTS_GUARDS):
+        conn.execute(statement)
 
 
 def _statements(script: str) -> list[str]:

@@ -31,6 +31,7 @@ from typing import Literal
 
 from runner.errors import LedgerError, Location
 from runner.ledger import _queries as q
+from runner.ledger._change_moves import ChangeMoves
 from runner.ledger._events import EventRow, append_events
 from runner.ledger._lock import CampaignLock
 from runner.ledger._records import (
@@ -110,7 +111,7 @@ def _check_ref(name: str, value: str | None, to: str, finished: str) -> None:
         raise ValueError(f"{name} goes only with to={finished!r}, not to={to!r}")
 
 
-class Ledger:
+class Ledger(ChangeMoves):
     """The exactly-once record of one campaign. Open it with :meth:`Ledger.open`.
 
     A writable ledger holds the campaign's :class:`CampaignLock` for its whole life and
@@ -627,7 +628,7 @@ class Ledger:
                         redactor=self.redactor,
                     )
                 found[kind] = tuple(row[0] for row in rows)
-        return Recovered(vouchers=found["voucher"], jobs=found["job"])
+        return Recovered(vouchers=found["voucher"], jobs=found["job"], changes=found["change"])
 
     # --- runs -------------------------------------------------------------------------------
 

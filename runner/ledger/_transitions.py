@@ -19,7 +19,14 @@ from typing import Literal
 from runner.errors import LedgerError, Location
 from runner.ledger._events import append_events
 from runner.ledger._rows import now, scrub
-from runner.ledger._states import JOB_MOVES, VOUCHER_MOVES, EntityKind, Move, MoveName
+from runner.ledger._states import (
+    CHANGE_MOVES,
+    JOB_MOVES,
+    VOUCHER_MOVES,
+    EntityKind,
+    Move,
+    MoveName,
+)
 from runner.redaction import Redactor
 
 __all__ = [
@@ -37,10 +44,16 @@ __all__ = [
     "where_of",
 ]
 
-Kind = Literal["job", "voucher"]
+Kind = Literal["job", "voucher", "change"]
 TABLES: dict[Kind, tuple[str, str]] = {
     "job": ("jobs", "job_id"),
     "voucher": ("vouchers", "voucher_key"),
+    "change": ("changes", "change_id"),
+}
+_MOVES: dict[Kind, dict[MoveName, Move]] = {
+    "job": JOB_MOVES,
+    "voucher": VOUCHER_MOVES,
+    "change": CHANGE_MOVES,
 }
 _REFUSED_HINT = (
     "Nothing was written for this step. `runner status` shows the current state and "
@@ -65,17 +78,20 @@ class Change:
 
 
 def where_of(kind: EntityKind, entity_id: str) -> Location:
-    """Where an entity is, for messages: the job id, or the voucher's YAML key path."""
+    """Where an entity is, for messages: the job id, or the voucher's YAML key path (a
+    change ``<voucher key>:<n>`` is at its voucher's)."""
     if kind == "voucher":
         return Location(yaml_path=f"vouchers.{entity_id}")
+    if kind == "change":
+        return Location(yaml_path=f"vouchers.{entity_id.rpartition(':')[0]}")
     if kind == "job":
         return Location(job_id=entity_id)
     return Location()
 
 
 def label(kind: EntityKind, entity_id: str) -> str:
-    """``job 123…`` or ``voucher 'ten-off'``."""
-    return f"voucher {entity_id!r}" if kind == "voucher" else f"{kind} {entity_id}"
+    """``job 123…``, ``voucher 'ten-off'`` or ``change 'ten-off:2'``."""
+    return f"{kind} {entity_id!r}" if kind in ("voucher", "change") else f"{kind} {entity_id}"
 
 
 def apply_change(
@@ -92,7 +108,9 @@ def apply_change(
 
     Texts set and the event's detail are scrubbed of ``redactor``'s secrets first.
     """
-    move = (JOB_MOVES if kind == "job" else VOUCHER_MOVES)[name]
+    move = _MOVES[kind].get(name)
+    if move is None:
+        raise ValueError(f"{name} is not a move of a {kind}")
     table, key = TABLES[kind]
     at = now()
     values = [scrub(v, redactor) if isinstance(v, str) else v for v in change.sets.values()]

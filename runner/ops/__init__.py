@@ -9,6 +9,9 @@ command            module                                  returns
 ``status``         :mod:`runner.ops.status`                ``StatusReport``
 ``verify``         :mod:`runner.ops.verify`                ``RunResult``
 ``adopt``          :mod:`runner.ops.adopt`                 ``RunResult`` (``AdoptSummary``)
+``finish``         :mod:`runner.ops.lifecycle`             ``LifecycleResult``
+``extend``         :mod:`runner.ops.lifecycle`             ``LifecycleResult``
+``report``         :mod:`runner.ops.report`                ``ReportSummary`` (the files)
 ``review``         :mod:`runner.ops.review`                ``ReviewListing`` / ``ReviewRecorded``
 ``init``           :mod:`runner.ops.init`                  ``ScaffoldResult`` (paths)
 ``demo``           :mod:`runner.ops.demo`                  an exit code

@@ -22,8 +22,8 @@ from runner.api import Credentials, VoucherClient
 from runner.campaign import Campaign
 from runner.errors import MissingCredentials, StateDirUnusable
 from runner.execute import AdaptiveThrottle, ExecSettings, RateBudget
-from runner.ledger import Ledger, SyncReport, Tenant, campaign_dir
-from runner.plan import Plan
+from runner.ledger import Ledger, Tenant, campaign_dir
+from runner.plan import LedgerView, Plan
 from runner.summaries import LedgerSummary, TenantView, VoucherCounts
 
 __all__ = [
@@ -40,8 +40,8 @@ __all__ = [
     "vendor_client",
 ]
 
-#: Shows the preview and asks; returns True to launch. None: no terminal to ask on.
-Confirm = Callable[[Campaign, Plan, SyncReport], bool]
+#: Shows the preview (with what the ledger says) and asks; returns True to launch.
+Confirm = Callable[[Campaign, Plan, LedgerView], bool]
 
 
 @dataclass(frozen=True)
@@ -162,8 +162,10 @@ def _last_errors(ledger: Ledger, most: int = 3) -> list[str]:
 
 
 def ledger_summary(ledger: Ledger) -> LedgerSummary:
-    """Counts per voucher and state, with the remote ids and the last errors."""
+    """Counts per voucher and state, with the remote ids, end dates, finishes and the last
+    errors."""
     counts = ledger.counts(active=None)
+    lives = ledger.lifecycles()
     return LedgerSummary(
         campaign=ledger.campaign,
         ledger_file=str(ledger.path),
@@ -176,6 +178,8 @@ def ledger_summary(ledger: Ledger) -> LedgerSummary:
                 active=v.active,
                 jobs=dict(counts.get(v.voucher_key, {})),
                 last_error=v.last_error if v.state != "created" else None,
+                end_date=lives[v.voucher_key].end_date,
+                finished=lives[v.voucher_key].finished,
             )
             for v in ledger.vouchers(active=None)
         ],

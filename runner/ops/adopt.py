@@ -147,7 +147,7 @@ def _adopt_campaign(campaign: Campaign, plan: Plan, options: AdoptOptions) -> Ru
         state_dir, campaign.campaign, command="adopt", redactor=creds.redactor
     ) as ledger:
         ledger.check_tenant(tenant)
-        rows, _diff = check_against_ledger(ledger, campaign, plan)
+        rows = check_against_ledger(ledger, campaign, plan).rows
         throttle = throttle_for(campaign, run.budget)
         client = vendor_client(campaign, creds, throttle, run)
         ctx = RunContext(ledger, client, throttle, exec_settings(campaign, run))

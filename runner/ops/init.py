@@ -203,8 +203,9 @@ audiences:
     # encoding: auto          # CSV only: auto | utf-8 | gb18030
 
 # The vouchers to create. The key ({voucher}) is this voucher's identity for the runner:
-# once the voucher was created, changing its settings is refused; give new settings a
-# new key instead.
+# once the voucher was created, changing its settings is refused (give new settings a
+# new key instead), except end_date (a new date is applied by the next run) and
+# finished: true (stops it; cannot be undone).
 vouchers:
   {voucher}:
     name: 满100减10                # at most 32 characters; customers see it
@@ -227,6 +228,7 @@ vouchers:
     # comment: 内部备注             # internal comment
     # business_from_name: 春季促销  # business source name (at most 32 characters)
     # auto_receive: N              # Y: customers receive it automatically
+    # finished: true               # stop the created voucher: it takes no more grants
 
 # Who gets which voucher: every customer row of the audience, `quantity` vouchers each
 # (a number, or a column name such as {qty}). `where` keeps only some rows: an SQL

@@ -3,7 +3,8 @@
 :func:`summarize` turns a plan into the :class:`~runner.summaries.PlanPreview` a
 campaign manager approves: vouchers with their settings and limits, grant counts,
 customers, face value, estimated duration, the first jobs and, when the campaign ran
-before, what the ledger says. :func:`preview_campaign` is the command itself.
+before, what the ledger says, with the end-date moves and finishes a run would make
+(:func:`lifecycle_view`). :func:`preview_campaign` is the command itself.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from runner.outputs.preview import write_preview
 from runner.plan import (
     JOB_COLUMNS,
     LedgerView,
+    Lifecycle,
     Plan,
     PlannedVoucher,
     exposure,
@@ -31,14 +33,27 @@ from runner.plan import (
 )
 from runner.statedir import resolve_state_dir
 from runner.summaries import (
+    BehindView,
+    ClosedView,
     LedgerChanges,
+    LifecycleStepView,
+    LifecycleView,
+    PendingChangeView,
     PlanPreview,
     PreviewGrants,
     PreviewVoucher,
     VoucherConflictView,
 )
 
-__all__ = ["FIRST_JOBS", "PlanResult", "estimated_calls", "preview_campaign", "summarize"]
+__all__ = [
+    "FIRST_JOBS",
+    "PlanResult",
+    "behind_views",
+    "estimated_calls",
+    "lifecycle_view",
+    "preview_campaign",
+    "summarize",
+]
 
 FIRST_JOBS = 10
 
@@ -56,7 +71,8 @@ def summarize(
         diff = ledger.diff
     by_voucher = _counts(plan.jobs, "voucher_key")
     face, unbounded = _face_value(campaign, by_voucher)
-    calls = estimated_calls(plan, diff)
+    lifecycle = ledger.lifecycle if ledger is not None else Lifecycle()
+    calls = estimated_calls(plan, diff) + len(lifecycle.steps)
     budget = campaign.budget.max_face_value if campaign.budget is not None else None
     tenant = ledger.tenant if ledger is not None else None
     return PlanPreview(
@@ -84,6 +100,64 @@ def summarize(
         ledger=_ledger(diff),
         ledger_file=str(ledger.path) if ledger is not None else None,
         tenant=tenant_view(tenant),
+        lifecycle=lifecycle_view(
+            lifecycle, campaign, plan, ledger.done if ledger is not None else {}
+        ),
+    )
+
+
+def behind_views(lifecycle: Lifecycle, campaign: Campaign) -> list[BehindView]:
+    """What the campaign file is behind on, each located at its key and line."""
+    return [
+        BehindView(
+            voucher_key=b.voucher_key,
+            setting=b.setting,
+            ledger_value=b.ledger_value,
+            message=b.text(),
+            where=campaign.location(f"vouchers.{b.voucher_key}.{b.setting}").as_dict(),
+        )
+        for b in lifecycle.behind
+    ]
+
+
+def lifecycle_view(
+    lifecycle: Lifecycle, campaign: Campaign, plan: Plan, done: Mapping[str, int]
+) -> LifecycleView:
+    """The lifecycle as ``plan`` and ``status`` show it; a closed voucher's grants not
+    sent are its planned grants less those ``done`` (per voucher)."""
+    grants = _counts(plan.jobs, "voucher_key")
+    return LifecycleView(
+        changes=[
+            LifecycleStepView(
+                voucher_key=step.voucher_key,
+                action=step.kind,
+                from_end_date=step.from_end_date,
+                to_end_date=step.to_end_date,
+                text=step.text(),
+            )
+            for step in lifecycle.steps
+        ],
+        behind=behind_views(lifecycle, campaign),
+        closed=[
+            ClosedView(
+                voucher_key=c.voucher_key,
+                why=c.why,
+                since=c.since,
+                grants_not_sent=max(0, grants.get(c.voucher_key, 0) - done.get(c.voucher_key, 0)),
+            )
+            for c in lifecycle.closed
+        ],
+        pending=[
+            PendingChangeView(
+                change_id=c.change_id,
+                voucher_key=c.voucher_key,
+                action=c.action,
+                end_date=c.end_date,
+                state=c.state,
+                last_error=c.last_error,
+            )
+            for c in lifecycle.pending
+        ],
     )
 
 
@@ -201,8 +275,8 @@ def preview_campaign(
     read. Raises what :func:`runner.plan.check_against_ledger` raises, so ``plan``
     refuses what ``run`` would.
     """
-    campaign, plan = load_plan(campaign_path, env=env, today=today)
+    campaign, plan = load_plan(campaign_path, env=env, today=today, past_end_ok=True)
     directory = resolve_state_dir(campaign, state_dir)
-    view = ledger_diff(directory, campaign, plan)
+    view = ledger_diff(directory, campaign, plan, today=today)
     preview = summarize(campaign, plan, rate=float(campaign.api.rate), ledger=view)
     return PlanResult(preview, write_preview(directory, plan, preview))

@@ -1,4 +1,5 @@
-"""``runner run`` and ``runner retry-failed``: plan, confirm, create, grant, verify, record.
+"""``runner run`` and ``runner retry-failed``: plan, confirm, create, move end dates and
+finish (the campaign file's lifecycle), grant, verify, record.
 
 The run is recorded in the ledger's ``runs`` table however it ends
 (:mod:`runner.ops._recording`); the result files are written from the ledger at the
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from pathlib import Path
 
 import structlog
@@ -16,9 +18,10 @@ import structlog
 from runner import logs
 from runner.api import Credentials, VoucherClient
 from runner.campaign import Campaign
+from runner.clock import beijing_today
 from runner.errors import ConfirmationRequired, ExitCode, PlanChanged
-from runner.execute import RunContext, RunOutcome, execute
-from runner.ledger import Ledger, SyncReport, campaign_dir
+from runner.execute import RunContext, RunOutcome, closed_by_ledger, execute
+from runner.ledger import LEDGER_FILE, Ledger, campaign_dir
 from runner.ops._recording import RunResult, finish, record_stop
 from runner.ops._session import (
     RunOptions,
@@ -33,9 +36,18 @@ from runner.ops._session import (
 )
 from runner.outputs.preview import SUMMARY_FILE, approved_summary_file, read_preview
 from runner.outputs.results import write_outputs
-from runner.plan import LedgerRows, Plan, check_against_ledger, load_plan
+from runner.plan import (
+    Closed,
+    Judgement,
+    LedgerView,
+    Plan,
+    check_against_ledger,
+    check_never_ran,
+    done_by_voucher,
+    load_plan,
+)
 from runner.statedir import resolve_state_dir
-from runner.summaries import Recovered, RunSummary, VerifySummary
+from runner.summaries import ClosedView, Recovered, RunSummary, VerifySummary
 
 __all__ = ["run_campaign", "run_summary"]
 
@@ -71,12 +83,12 @@ def _what_changed(plan: Plan, preview_file: Path) -> str:
     return "; ".join(notes)
 
 
-def _confirm(options: RunOptions, campaign: Campaign, plan: Plan, diff: SyncReport) -> None:
+def _confirm(options: RunOptions, campaign: Campaign, plan: Plan, view: LedgerView) -> None:
     if options.yes:
         return
     if options.confirm is None:
         raise ConfirmationRequired("no terminal to ask for confirmation, and no --yes")
-    if not options.confirm(campaign, plan, diff):
+    if not options.confirm(campaign, plan, view):
         raise ConfirmationRequired(
             "launch not confirmed; nothing was sent", hint="Run it again when you are ready."
         )
@@ -88,18 +100,24 @@ async def _execute(ctx: RunContext, client: VoucherClient, bars: bool | None) ->
 
 
 def _exit_code(ledger: Ledger, outcome: RunOutcome) -> ExitCode:
-    """Interrupted, then review or differences, failures, work left undone, else OK."""
+    """Interrupted, then review or differences, failures, work left undone, else OK.
+
+    The run's end-date moves and finishes count like grants: a refused one is a failure,
+    one in review needs a person, one unknown or not sent is work left undone.
+    """
     if outcome.interrupted:
         return ExitCode.INTERRUPTED
     states = job_states(ledger)
     voucher_states = {v.state for v in ledger.vouchers()}
+    changes = {c.outcome for c in outcome.changes}
     if outcome.verify is not None and not outcome.verify.ok:
         return ExitCode.REVIEW
-    if states.get("review") or "review" in voucher_states:
+    if states.get("review") or "review" in voucher_states or "review" in changes:
         return ExitCode.REVIEW
-    if states.get("failed") or "failed" in voucher_states:
+    if states.get("failed") or "failed" in voucher_states or "refused" in changes:
         return ExitCode.FAILED
-    if states.keys() - {"done"} or voucher_states - {"created"}:
+    undone = changes & {"unknown", "not_sent", "stopped"}
+    if states.keys() - {"done"} or voucher_states - {"created"} or undone:
         # retries ran out without an answer: the API is unreachable or keeps pushing back
         return ExitCode.ENVIRONMENT
     return ExitCode.OK
@@ -122,6 +140,7 @@ def run_summary(
             remote_instances=report.remote_instances,
             ledger_grants=report.ledger_grants,
             mismatches=list(report.mismatches),
+            drift=list(report.drift),
         )
     )
     return RunSummary.model_validate(
@@ -131,6 +150,8 @@ def run_summary(
             "calls": outcome.calls,
             "interrupted": outcome.interrupted,
             "verify": verify,
+            "changes": list(outcome.changes),
+            "not_sent": list(outcome.not_sent),
         }
     )
 
@@ -142,7 +163,8 @@ def run_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
     recorded (:func:`runner.logs.scope`).
     """
     started = time.monotonic()
-    campaign, plan = load_plan(campaign_path, env=options.env)
+    # end dates are judged against the ledger (a created voucher may have expired)
+    campaign, plan = load_plan(campaign_path, env=options.env, past_end_ok=True)
     with logs.scope(campaign=campaign.campaign):
         with logs.phase("plan", since=started) as counts:
             counts.update(vouchers=len(plan.vouchers), grants=plan.jobs.height)
@@ -153,6 +175,8 @@ def _run_campaign(campaign: Campaign, plan: Plan, options: RunOptions) -> RunRes
     state_dir = resolve_state_dir(campaign, options.state_dir)
     directory = campaign_dir(state_dir, campaign.campaign)
     _check_plan_hash(plan, options.plan_hash, directory)
+    if not (directory / LEDGER_FILE).exists():
+        check_never_ran(campaign)  # before a ledger file is made
     creds = credentials_for(campaign, options.env)
     logs.use_redactor(creds.redactor)
     tenant = tenant_of(creds)
@@ -161,19 +185,48 @@ def _run_campaign(campaign: Campaign, plan: Plan, options: RunOptions) -> RunRes
         state_dir, campaign.campaign, command=command, redactor=creds.redactor
     ) as ledger:
         ledger.check_tenant(tenant)  # before anything is asked or sent
-        rows, diff = check_against_ledger(ledger, campaign, plan)
-        _confirm(options, campaign, plan, diff)
+        judgement = check_against_ledger(ledger, campaign, plan)
+        view = LedgerView(
+            ledger.path,
+            judgement.diff,
+            ledger.tenant(),
+            judgement.lifecycle,
+            done_by_voucher(ledger),
+        )
+        _confirm(options, campaign, plan, view)
         ledger.bind_tenant(tenant)
         run_id = ledger.start_run(command, plan.plan_hash)
         logs.bind(run_id=run_id)  # until the campaign's scope ends
-        return _run_and_record(ledger, run_id, campaign, plan, creds, options, directory, rows)
+        return _run_and_record(ledger, run_id, campaign, plan, creds, options, directory, judgement)
 
 
-def _requeue_failed(ledger: Ledger) -> None:
-    ledger.retry_failed_many([j.job_id for j in ledger.jobs("failed")])
+def _requeue_failed(ledger: Ledger) -> list[ClosedView]:
+    """failed → planned for every failed job and voucher, except the jobs of a voucher the
+    ledger knows finished or expired: those stay failed (and are returned, per voucher)."""
+    today = beijing_today()
+    closed: dict[str, Closed] = {}
+    for key, life in ledger.lifecycles().items():
+        reason = closed_by_ledger(life, today)
+        if reason is not None:
+            closed[key] = reason
+    kept: Counter[str] = Counter()
+    retry: list[str] = []
+    for job in ledger.jobs("failed"):
+        if job.voucher_key in closed:
+            kept[job.voucher_key] += 1
+        else:
+            retry.append(job.job_id)
+    ledger.retry_failed_many(retry)
     for v in ledger.vouchers():
         if v.state == "failed":
             ledger.retry_failed_voucher(v.voucher_key)
+    return [_closed_view(closed[key], n) for key, n in kept.items()]
+
+
+def _closed_view(closed: Closed, not_sent: int) -> ClosedView:
+    return ClosedView(
+        voucher_key=closed.voucher_key, why=closed.why, since=closed.since, grants_not_sent=not_sent
+    )
 
 
 def _run_and_record(
@@ -184,13 +237,16 @@ def _run_and_record(
     creds: Credentials,
     options: RunOptions,
     directory: Path,
-    rows: LedgerRows,
+    judgement: Judgement,
 ) -> RunResult:
     throttle = throttle_for(campaign, options.budget)
     client = vendor_client(campaign, creds, throttle, options)
     ctx = RunContext(ledger, client, throttle, exec_settings(campaign, options))
     ctx.stop_request = options.stop
     ctx.locate = campaign.location
+    ctx.wanted = judgement.lifecycle.wanted
+    ctx.retry_failed = options.retry_failed
+    kept: list[ClosedView] = []
     kind = "retry-failed" if options.retry_failed else "run"
     outcome: RunOutcome | None = None
 
@@ -202,7 +258,8 @@ def _run_and_record(
 
     def summary_now() -> RunSummary:
         recovered = ledger.recovered  # rows a crashed run left sending, settled by this one
-        return run_summary(ledger, outcome, kind=kind).model_copy(
+        summary = run_summary(ledger, outcome, kind=kind)
+        return summary.model_copy(
             update={
                 "pushbacks": throttle.pushbacks,
                 "final_rate": round(throttle.rate, 3),
@@ -211,14 +268,15 @@ def _run_and_record(
                 )
                 if recovered
                 else None,
+                "not_sent": kept + list(summary.not_sent or []),
             }
         )
 
     files_tried = False
     try:
-        ledger.sync_plan(plan.plan_hash, *rows)
+        ledger.sync_plan(plan.plan_hash, *judgement.rows)
         if options.retry_failed:
-            _requeue_failed(ledger)
+            kept = _requeue_failed(ledger)
         outcome = asyncio.run(_execute(ctx, client, options.bars))
         exit_code = _exit_code(ledger, outcome)
         files_tried = True

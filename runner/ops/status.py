@@ -1,15 +1,21 @@
-"""``runner status``: the ledger's view of a campaign and what a rerun would do, read-only."""
+"""``runner status``: the ledger's view of a campaign and what a rerun would do, read-only.
+
+It needs no credentials and reads nothing remote: the end dates and finishes it shows
+are the ledger's (``remote_checked`` is false); ``runner verify`` reads each voucher back
+and reports what was changed in the vendor's console.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from runner import logs
 from runner.campaign import Campaign
 from runner.ledger import LEDGER_FILE, JobRecord, RunRecord, SyncReport, VoucherRecord, campaign_dir
 from runner.ops._session import ledger_summary, open_ledger
-from runner.plan import Plan, judge_against_ledger, load_plan
+from runner.ops.plan import lifecycle_view
+from runner.plan import Closed, Plan, done_by_voucher, judge_against_ledger, load_plan
 from runner.statedir import resolve_state_dir
 from runner.summaries import LastRun, ProblemView, RerunWould, StatusReport
 
@@ -17,10 +23,15 @@ __all__ = ["status"]
 
 
 def _rerun_would(
-    jobs: list[JobRecord], vouchers: list[VoucherRecord], diff: SyncReport
+    jobs: list[JobRecord],
+    vouchers: list[VoucherRecord],
+    diff: SyncReport,
+    closed: Collection[Closed],
 ) -> RerunWould:
-    """What `run` would send (and what only `retry-failed` would)."""
+    """What `run` would send (and what only `retry-failed` would); nothing of a voucher
+    that is finished or expired."""
     blocked = {v.voucher_key for v in vouchers if v.state in ("failed", "review")}
+    blocked |= {c.voucher_key for c in closed}
     pending = [j for j in jobs if j.state in ("planned", "sending", "unknown")]
     return RerunWould(
         grant=sum(1 for j in pending if j.voucher_key not in blocked) + len(diff.new),
@@ -86,13 +97,17 @@ def _status(campaign: Campaign, plan: Plan, state_dir: Path | None) -> StatusRep
         return _never_ran(campaign.campaign, plan.jobs.height, path)
     with open_ledger(state_dir, campaign.campaign, read_only=True) as ledger:
         summary = ledger_summary(ledger)
-        _rows, diff, refused = judge_against_ledger(ledger, campaign, plan)
+        judgement = judge_against_ledger(ledger, campaign, plan)
         last = ledger.last_run()
         ledger_jobs, ledger_vouchers = ledger.jobs(), ledger.vouchers()
+        done = done_by_voucher(ledger)
+    lifecycle = judgement.lifecycle
     return StatusReport(
         **summary.ledger_fields(),
         last_run=_last_run(last),
-        rerun_would=_rerun_would(ledger_jobs, ledger_vouchers, diff),
+        rerun_would=_rerun_would(ledger_jobs, ledger_vouchers, judgement.diff, lifecycle.closed),
         # what `plan` would say too
-        run_refuses=[ProblemView.model_validate(p.as_dict()) for p in refused],
+        run_refuses=[ProblemView.model_validate(p.as_dict()) for p in judgement.problems],
+        lifecycle=lifecycle_view(lifecycle, campaign, plan, done),
+        remote_checked=False,
     )

@@ -1,6 +1,7 @@
 """Everything a person reads: result files, the plan preview, the terminal, the hints.
 
 - :mod:`runner.outputs.files`: every file replaced whole (never half-written).
+- :mod:`runner.outputs.cells`: text a spreadsheet would run as a formula, neutralised.
 - :mod:`runner.outputs.results`: ``results.csv``/``.xlsx``, ``failures.csv``,
   ``unprocessed.csv`` written from the ledger.
 - :mod:`runner.outputs.preview`: the plan preview (terminal, ``preview.md``,

@@ -40,19 +40,21 @@ def print_json(result: CommandResult) -> None:
 
 
 def _voucher_table(summary: LedgerSummary) -> Table:
-    """Vouchers with their grants per state; only states that occur get a column."""
+    """Vouchers with their end date (as the ledger knows it) and grants per state; only
+    states that occur get a column."""
     vouchers = summary.vouchers
     states = [s for s in _STATES if s == "done" or any(v.jobs.get(s) for v in vouchers)]
     table = Table(title=f"campaign {summary.campaign}")
-    for name in ("voucher", "state", "remote id"):
+    for name in ("voucher", "state", "remote id", "ends"):
         table.add_column(name, no_wrap=True)
     for name in states:
         table.add_column(name, justify="right")
     for v in vouchers:
         table.add_row(
             v.key + ("" if v.active else " (no longer planned)"),
-            v.state,
+            v.state + (", finished" if v.finished else ""),
             v.remote_id or "-",
+            v.end_date or "-",
             *(str(v.jobs.get(s, 0)) for s in states),
         )
     return table
@@ -69,6 +71,10 @@ def _verify_lines(verify: VerifySummary) -> list[str]:
     lines += [
         f"  {m.voucher_key} {m.key_kind}={m.customer_key}: remote {m.remote} vs ledger {m.ledger}"
         for m in verify.mismatches
+    ]
+    lines += [
+        f"  {d.voucher_key} {d.setting}: remote {escape(d.remote)} vs ledger {escape(d.ledger)}"
+        for d in verify.drift
     ]
     return lines
 

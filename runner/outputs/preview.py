@@ -153,6 +153,20 @@ def _ledger_lines(preview: PlanPreview) -> list[str]:
     return lines
 
 
+def _lifecycle_lines(preview: PlanPreview) -> list[str]:
+    """End-date moves and finishes the run makes, and what the campaign file is behind on."""
+    life = preview.lifecycle
+    lines = [f"CHANGE: {step.text}" for step in life.changes]
+    lines += [f"BEHIND: {b.message}" for b in life.behind]
+    lines += [
+        f"{c.voucher_key} takes no more grants ({c.why}, {c.since}): "
+        f"{c.grants_not_sent} grant(s) not sent"
+        for c in life.closed
+    ]
+    lines += [f"UNSETTLED: change {p.change_id} is {p.state}" for p in life.pending]
+    return lines
+
+
 def _job_cells(job: dict[str, object]) -> list[str]:
     return [_show(job.get(h)) for h in _JOB_HEADERS]
 
@@ -188,6 +202,7 @@ def _renderables(preview: PlanPreview) -> list[RenderableType]:
         jobs.add_row(*_job_cells(job))
     parts: list[RenderableType] = [head, *vouchers, counts, facts, jobs]
     parts.append(Text("Ledger: " + "; ".join(_ledger_lines(preview))))
+    parts += [Text(line, style="bold") for line in _lifecycle_lines(preview)]
     parts += [Text(f"warning: {warning}", style="yellow") for warning in preview.warnings]
     return parts
 
@@ -242,6 +257,13 @@ def markdown(preview: PlanPreview) -> str:
         "",
         *[f"- {line}" for line in _ledger_lines(preview)],
     ]
+    if _lifecycle_lines(preview):
+        lines += [
+            "",
+            "## End dates and finishes",
+            "",
+            *[f"- {line}" for line in _lifecycle_lines(preview)],
+        ]
     if preview.warnings:
         lines += ["", "## Warnings", "", *[f"- {w}" for w in preview.warnings]]
     return "\n".join(lines) + "\n"

@@ -12,30 +12,50 @@ from runner.plan._build import build_plan, load_plan
 from runner.plan._checks import exposure
 from runner.plan._ids import canonical_json, fingerprint, job_id, plan_hash, voucher_identity
 from runner.plan._ledger import (
+    Judgement,
     LedgerRows,
     LedgerView,
     check_against_ledger,
+    check_never_ran,
+    done_by_voucher,
     fit_created,
     judge_against_ledger,
     ledger_diff,
     ledger_rows,
 )
+from runner.plan._lifecycle import (
+    Behind,
+    Closed,
+    Lifecycle,
+    LifecycleStep,
+    Wanted,
+    judge_lifecycle,
+)
 from runner.plan._model import JOB_COLUMNS, Plan, PlannedVoucher
 
 __all__ = [
     "JOB_COLUMNS",
+    "Behind",
+    "Closed",
+    "Judgement",
     "LedgerRows",
     "LedgerView",
+    "Lifecycle",
+    "LifecycleStep",
     "Plan",
     "PlannedVoucher",
+    "Wanted",
     "build_plan",
     "canonical_json",
     "check_against_ledger",
+    "check_never_ran",
+    "done_by_voucher",
     "exposure",
     "fingerprint",
     "fit_created",
     "job_id",
     "judge_against_ledger",
+    "judge_lifecycle",
     "ledger_diff",
     "ledger_rows",
     "load_plan",

@@ -131,8 +131,7 @@ def _assemble(
         work.warnings += notes
     if work.problems:
         return None, work.problems
-    fingerprints = {planned.key: planned.fingerprint for planned in vouchers}
-    digest = plan_hash(fingerprints, jobs.get_column("job_id").to_list())
+    digest = plan_hash(_hashed(vouchers), jobs.get_column("job_id").to_list())
     plan = Plan(campaign.id, tuple(vouchers), jobs, dict(audiences), digest, tuple(work.warnings))
     return plan, []
 
@@ -191,8 +190,19 @@ def _voucher(
         payload.update(listed.fields)
     work.problems += wire_problems(voucher.key, payload, campaign.location)
     return PlannedVoucher(
-        voucher.key, payload, resolved.num, resolved.each_cm_num, fingerprint(payload)
+        voucher.key,
+        payload,
+        resolved.num,
+        resolved.each_cm_num,
+        fingerprint(payload),
+        finished=voucher.finished,
     )
+
+
+def _hashed(vouchers: list[PlannedVoucher]) -> dict[str, str]:
+    """What the plan hash covers of each voucher: its fingerprint, and ``finished: true``
+    (so ``--plan-hash`` refuses a voucher finished after the approval)."""
+    return {v.key: v.fingerprint + (":finished" if v.finished else "") for v in vouchers}
 
 
 def _unused(campaign: Campaign) -> list[str]:

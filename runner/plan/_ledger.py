@@ -4,7 +4,9 @@
 sent, shared by ``plan`` (read-only), ``run`` and ``adopt``, so that ``plan`` refuses
 exactly what ``run`` would refuse, with the same reasons:
 
-- a created voucher whose settings changed (the vendor cannot change them);
+- a created voucher whose settings changed (the vendor cannot change them), except its
+  end date and finish: those are planned changes (:mod:`runner.plan._lifecycle`), and
+  their problems (a new end date in the past, ...) are refused here too;
 - a created voucher that the plan needs more of (``num``, ``eachCmNum``, customers),
   counting the grants made earlier that the plan no longer lists: they still use room;
 - a new voucher key with the same name, dates, money and discount as a voucher the
@@ -15,11 +17,14 @@ exactly what ``run`` would refuse, with the same reasons:
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import cast
 
 from runner.campaign import Campaign
+from runner.clock import beijing_today
 from runner.errors import InvalidInput, Location, Problem
 from runner.ledger import (
     LEDGER_FILE,
@@ -33,12 +38,16 @@ from runner.ledger import (
     campaign_dir,
 )
 from runner.plan._ids import voucher_identity
+from runner.plan._lifecycle import Lifecycle, judge_lifecycle
 from runner.plan._model import Plan
 
 __all__ = [
+    "Judgement",
     "LedgerRows",
     "LedgerView",
     "check_against_ledger",
+    "check_never_ran",
+    "done_by_voucher",
     "fit_created",
     "judge_against_ledger",
     "ledger_diff",
@@ -49,6 +58,9 @@ LedgerRows = tuple[list[VoucherRow], list[JobRow]]
 
 #: Payload fields the plan computes from its grants; a created voucher keeps its own.
 _PLANNED_FIELDS = ("num", "eachCmNum", "cmId", "cmCode")
+#: Payload fields a created voucher changes after its creation (a planned change, not a
+#: conflict): the create payload stays in the ledger, the change in its ``changes``.
+_LIFECYCLE_FIELDS = ("endDate",)
 _MAY_EXIST = frozenset({"created", "sending", "unknown", "review"})
 
 
@@ -91,8 +103,9 @@ def fit_created(
     ``num``, ``eachCmNum`` and the customer list follow the grants; after a change of
     grants a created voucher keeps its own values as long as the new plan fits in them
     (fewer grants, the same or fewer customers). A plan that needs more is a problem:
-    the vendor cannot raise them. Any other changed field is left for the ledger to
-    report as a conflict.
+    the vendor cannot raise them. A created voucher's end date is a lifecycle change,
+    not a conflict: it keeps its create payload. Any other changed field is left for the
+    ledger to report as a conflict.
     """
     known = {v.voucher_key: v for v in ledger.vouchers(active=None)}
     fitted: list[VoucherRow] = []
@@ -102,8 +115,9 @@ def fit_created(
         if old is None or old.state not in _MAY_EXIST or old.fingerprint == row.fingerprint:
             fitted.append(row)
             continue
-        base_old = {k: v for k, v in old.fields.items() if k not in _PLANNED_FIELDS}
-        base_new = {k: v for k, v in row.fields.items() if k not in _PLANNED_FIELDS}
+        skip = _PLANNED_FIELDS + (_LIFECYCLE_FIELDS if old.state == "created" else ())
+        base_old = {k: v for k, v in old.fields.items() if k not in skip}
+        base_new = {k: v for k, v in row.fields.items() if k not in skip}
         grown = _growth(old, row) if base_old == base_new else []
         if base_old != base_new:
             fitted.append(row)
@@ -195,11 +209,25 @@ def _rename_problem(key: str, old: VoucherRecord) -> Problem:
     )
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """The plan against the ledger: the rows to sync (fitted to what was created), what
+    syncing changes, the lifecycle (end dates and finishes) and every reason ``run``
+    would refuse (located in the campaign file)."""
+
+    rows: LedgerRows
+    diff: SyncReport
+    lifecycle: Lifecycle
+    problems: list[Problem] = field(default_factory=list)
+
+
 def judge_against_ledger(
-    ledger: Ledger, campaign: Campaign, plan: Plan
-) -> tuple[LedgerRows, SyncReport, list[Problem]]:
-    """The plan as ledger rows fitted to what was created, what syncing changes, and
-    every reason ``run`` would refuse it (located in the campaign file); raises nothing."""
+    ledger: Ledger, campaign: Campaign, plan: Plan, *, today: date | None = None
+) -> Judgement:
+    """Everything ``run`` needs to know of the plan against *ledger*; raises nothing.
+
+    ``today`` (default: today in Beijing) decides which end dates are in the past.
+    """
     vouchers, jobs = ledger_rows(plan)
     vouchers, problems = fit_created(ledger, vouchers)
     grown = {p.where.yaml_path for p in problems}
@@ -215,37 +243,66 @@ def judge_against_ledger(
     located = [
         Problem(p.message, campaign.location(p.where.yaml_path or ""), p.hint) for p in problems
     ]
-    return (vouchers, jobs), diff, located
+    states = {v.voucher_key: v.state for v in ledger.vouchers(active=None)}
+    lifecycle, found = judge_lifecycle(
+        campaign, states, ledger.lifecycles(), today or beijing_today()
+    )
+    return Judgement((vouchers, jobs), diff, lifecycle, located + found)
 
 
 def check_against_ledger(
-    ledger: Ledger, campaign: Campaign, plan: Plan
-) -> tuple[LedgerRows, SyncReport]:
+    ledger: Ledger, campaign: Campaign, plan: Plan, *, today: date | None = None
+) -> Judgement:
     """:func:`judge_against_ledger`, raising :class:`~runner.errors.InvalidInput` (exit 2)
     with every problem when ``run`` must not start."""
-    rows, diff, problems = judge_against_ledger(ledger, campaign, plan)
+    judgement = judge_against_ledger(ledger, campaign, plan, today=today)
+    if judgement.problems:
+        raise InvalidInput(judgement.problems, source=str(campaign.source))
+    return judgement
+
+
+def check_never_ran(campaign: Campaign, *, today: date | None = None) -> None:
+    """For a campaign without a ledger: raise :class:`~runner.errors.InvalidInput` (exit 2)
+    for what :func:`judge_lifecycle` refuses of vouchers never created (an end date in
+    the past, ``finished: true``), before any ledger file is made."""
+    _lifecycle, problems = judge_lifecycle(campaign, {}, {}, today or beijing_today())
     if problems:
         raise InvalidInput(problems, source=str(campaign.source))
-    return rows, diff
 
 
 @dataclass(frozen=True)
 class LedgerView:
-    """What ``plan`` shows of the ledger: where it is, its tenant, what a sync changes."""
+    """What ``plan`` shows of the ledger: where it is, its tenant, what a sync changes, and
+    the lifecycle changes a run would make."""
 
     path: Path
     diff: SyncReport | None = None  # None: the campaign never ran with this state dir
     tenant: Tenant | None = None
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    #: Done grants per voucher (still planned ones), to count what a closed voucher misses.
+    done: Mapping[str, int] = field(default_factory=dict)
 
 
-def ledger_diff(state_dir: Path, campaign: Campaign, plan: Plan) -> LedgerView:
+def ledger_diff(
+    state_dir: Path, campaign: Campaign, plan: Plan, *, today: date | None = None
+) -> LedgerView:
     """What syncing the plan would change in the campaign's ledger, read-only.
 
     Takes no lock and writes nothing. Raises what :func:`check_against_ledger` raises,
-    so ``plan`` refuses what ``run`` would.
+    so ``plan`` refuses what ``run`` would (a campaign that never ran: its new vouchers'
+    end dates and ``finished`` are judged all the same).
     """
     path = campaign_dir(state_dir, plan.campaign) / LEDGER_FILE
     if not path.exists():
+        check_never_ran(campaign, today=today)
         return LedgerView(path)
     with Ledger.open(state_dir, plan.campaign, read_only=True) as ledger:
-        return LedgerView(path, check_against_ledger(ledger, campaign, plan)[1], ledger.tenant())
+        judgement = check_against_ledger(ledger, campaign, plan, today=today)
+        return LedgerView(
+            path, judgement.diff, ledger.tenant(), judgement.lifecycle, done_by_voucher(ledger)
+        )
+
+
+def done_by_voucher(ledger: Ledger) -> dict[str, int]:
+    """How many still-planned grants of each voucher are done."""
+    return {key: states.get("done", 0) for key, states in ledger.counts().items()}

@@ -27,13 +27,18 @@ JOB_COLUMNS: tuple[str, ...] = tuple(JOB_SCHEMA)
 
 @dataclass(frozen=True)
 class PlannedVoucher:
-    """One voucher to create: its complete ``addVoucherInfo`` payload and its fingerprint."""
+    """One voucher to create: its complete ``addVoucherInfo`` payload and its fingerprint.
+
+    ``finished``: the campaign file says ``finished: true`` (stop it once created); not
+    part of the payload, so not of the fingerprint, but of the plan hash.
+    """
 
     key: str
     payload: dict[str, object]
     num: int
     each_cm_num: int
     fingerprint: str
+    finished: bool = False
 
 
 @dataclass(frozen=True)

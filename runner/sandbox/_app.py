@@ -9,8 +9,10 @@ under ``scope["extensions"][DROP_EXTENSION]`` that aborts the socket. Without it
 ASGI server) the app raises :class:`ConnectionAbortedError` instead.
 
 Sandbox-only, unsigned routes: ``GET /sandbox/inspect``, ``POST /sandbox/mark``
-``{"voucherId", "used", "expired"}``, ``POST /sandbox/faults`` ``{"spec", "seed"?}`` and
-``POST /sandbox/reset-counters``. Bad input there gets HTTP 400 ``{"error", "hint"}``.
+``{"voucherId", "used", "expired", "orderAmount"?, "at"?}`` (the used instances' order
+amount and ``yyyy-MM-dd HH:mm:ss`` order time; default twice the face value, now),
+``POST /sandbox/faults`` ``{"spec", "seed"?}`` and ``POST /sandbox/reset-counters``.
+Bad input there gets HTTP 400 ``{"error", "hint"}``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from starlette.types import Receive, Scope, Send
 from runner.errors import RunnerError, UsageError
 
 from ._core import Answer, Sandbox
+from ._grants import mark_order
 from ._protocol import CODE_TOO_FREQUENT, MSG_TOO_FREQUENT, envelope
 
 __all__ = ["API_PATH", "DROP_EXTENSION", "create_app"]
@@ -176,7 +179,9 @@ def _tool_routes(sandbox: Sandbox) -> list[Route]:
     async def mark(request: Request) -> Response:
         data = await _json_object(request)
         voucher_id = str(data.get("voucherId", ""))
-        return JSONResponse(sandbox.mark(voucher_id, _count(data, "used"), _count(data, "expired")))
+        order = mark_order(data.get("orderAmount"), data.get("at"))
+        used, expired = _count(data, "used"), _count(data, "expired")
+        return JSONResponse(sandbox.mark(voucher_id, used, expired, order))
 
     async def faults(request: Request) -> Response:
         data = await _json_object(request)

@@ -18,7 +18,13 @@ from ._config import SandboxConfig
 from ._context import Context, Outcome
 from ._customers import DIMENSIONS
 from ._faults import FaultInjector, parse_faults
-from ._grants import get_cm_infos, mark_instances, query_voucher_used_info, receive
+from ._grants import (
+    MarkOrder,
+    get_cm_infos,
+    mark_instances,
+    query_voucher_used_info,
+    receive,
+)
 from ._payload import Payload, decode_body
 from ._protocol import CODE_OK, CODE_UNKNOWN_OPERATION, OPERATIONS
 from ._ratelimit import RateLimiter
@@ -134,9 +140,11 @@ class Sandbox:
         """Zero every request counter."""
         self.counters.clear()
 
-    def mark(self, voucher_id: str, used: int, expired: int) -> dict[str, object]:
-        """Mark instances used or expired (see ``POST /sandbox/mark``)."""
-        return mark_instances(self.context, voucher_id, used, expired)
+    def mark(
+        self, voucher_id: str, used: int, expired: int, order: MarkOrder | None = None
+    ) -> dict[str, object]:
+        """Mark instances used (by *order*) or expired (see ``POST /sandbox/mark``)."""
+        return mark_instances(self.context, voucher_id, used, expired, order)
 
     def inspect(self) -> dict[str, object]:
         """Everything a test may want to check, as JSON-ready data (ids as strings)."""

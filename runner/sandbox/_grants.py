@@ -13,8 +13,9 @@ queryVoucherUsedInfo answer one page of at most 1,000 (see ``SandboxConfig.ignor
 from __future__ import annotations
 
 import json
-from datetime import date
-from decimal import Decimal
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 
 from runner.errors import UsageError
 
@@ -25,7 +26,15 @@ from ._scope import customers_of, in_scope
 from ._state import Instance, Voucher
 from ._vouchers import find_voucher, one_page
 
-__all__ = ["get_cm_infos", "instance_view", "mark_instances", "query_voucher_used_info", "receive"]
+__all__ = [
+    "MarkOrder",
+    "get_cm_infos",
+    "instance_view",
+    "mark_instances",
+    "mark_order",
+    "query_voucher_used_info",
+    "receive",
+]
 
 
 def receive(ctx: Context, p: Payload) -> Outcome:
@@ -129,8 +138,44 @@ def instance_view(ctx: Context, voucher: Voucher, instance: Instance) -> dict[st
     }
 
 
-def mark_instances(ctx: Context, voucher_id: str, used: int, expired: int) -> dict[str, object]:
-    """Sandbox-only: mark unused instances used (with an order) or expired, oldest first."""
+@dataclass(frozen=True)
+class MarkOrder:
+    """The order that uses the marked instances: its amount (default: twice the face value,
+    at least the threshold) and its creation time (default: now), ``yyyy-MM-dd HH:mm:ss``."""
+
+    amount: Decimal | None = None
+    at: str | None = None
+
+
+def mark_order(amount: object, at: object) -> MarkOrder:
+    """``orderAmount`` and ``at`` of a ``/sandbox/mark`` body, checked (None: default)."""
+    order = MarkOrder()
+    if amount is not None:
+        try:
+            value = Decimal(str(amount))
+        except InvalidOperation:
+            value = Decimal(-1)
+        if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
+            raise UsageError(
+                f"/sandbox/mark: orderAmount {amount!r} is not an amount", hint='e.g. "250.00"'
+            )
+        order = MarkOrder(amount=value)
+    if at is not None:
+        try:
+            datetime.strptime(str(at), "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            raise UsageError(
+                f"/sandbox/mark: at {at!r} is not a time", hint='e.g. "2027-03-02 10:30:00"'
+            ) from None
+        order = MarkOrder(amount=order.amount, at=str(at))
+    return order
+
+
+def mark_instances(
+    ctx: Context, voucher_id: str, used: int, expired: int, order: MarkOrder | None = None
+) -> dict[str, object]:
+    """Sandbox-only: mark unused instances used (each with its own order, *order*'s amount
+    and time) or expired, oldest first."""
     voucher = ctx.store.voucher(voucher_id)
     if voucher is None:
         raise UsageError(
@@ -144,27 +189,45 @@ def mark_instances(ctx: Context, voucher_id: str, used: int, expired: int) -> di
             f"/sandbox/mark: voucher {voucher_id} has only {len(unused)} unused instance(s)",
             hint="mark at most that many",
         )
+    order = order or MarkOrder()
+    amount = _order_amount(voucher, order.amount)
     for instance in unused[:used]:
-        _use(ctx, voucher, instance)
+        _use(ctx, voucher, instance, amount, order.at or ctx.now_text())
     for instance in unused[used : used + expired]:
         instance.use_status = "2"
     ctx.store.save()
     return {"voucherId": voucher_id, "used": used, "expired": expired}
 
 
-def _use(ctx: Context, voucher: Voucher, instance: Instance) -> None:
-    money = Decimal(voucher.money)
+def _order_amount(voucher: Voucher, asked: Decimal | None) -> Decimal:
+    """The order's amount: *asked*, else twice the face value; never below the threshold."""
     doorsill = Decimal(voucher.doorsill_amount or "0")
-    order_amount = max(money * 2, doorsill).quantize(Decimal("0.01"))
-    discount = money
-    if voucher.discounts_type == "ZKBL":
-        discount = order_amount * Decimal(voucher.discounts_percent)
-        if voucher.max_discounts_amount:
-            discount = min(discount, Decimal(voucher.max_discounts_amount))
+    if asked is None:
+        return max(Decimal(voucher.money) * 2, doorsill).quantize(Decimal("0.01"))
+    if asked < doorsill:
+        raise UsageError(
+            f"/sandbox/mark: an order of {asked} is below the voucher's threshold {doorsill}",
+            hint="a voucher is used only by an order that reaches its doorsill_amount",
+        )
+    return asked
+
+
+def _discount(voucher: Voucher, order_amount: Decimal) -> Decimal:
+    """The discount an order gets: the face value (GDMZ), or the part of the order not paid
+    (ZKBL: ``discounts_percent`` is the ratio paid), capped by ``max_discounts_amount``."""
+    if voucher.discounts_type != "ZKBL":
+        return min(Decimal(voucher.money), order_amount)
+    discount = order_amount * (1 - Decimal(voucher.discounts_percent))
+    if voucher.max_discounts_amount:
+        discount = min(discount, Decimal(voucher.max_discounts_amount))
+    return discount
+
+
+def _use(ctx: Context, voucher: Voucher, instance: Instance, amount: Decimal, at: str) -> None:
     order_id = ctx.store.new_id()
     instance.use_status = "1"
     instance.order_id = order_id
-    instance.order_no = f"DD{ctx.today():%Y%m%d}{order_id[-6:]}"
-    instance.order_create_time = ctx.now_text()
-    instance.order_amount = str(order_amount)
-    instance.voucher_amount = str(discount.quantize(Decimal("0.01")))
+    instance.order_no = f"DD{at[:10].replace('-', '')}{order_id[-6:]}"
+    instance.order_create_time = at
+    instance.order_amount = str(amount)
+    instance.voucher_amount = str(_discount(voucher, amount).quantize(Decimal("0.01")))

@@ -52,9 +52,22 @@ def inspect(base_url: str) -> dict[str, Any]:
     return data
 
 
-def mark(base_url: str, voucher_id: str, *, used: int = 0, expired: int = 0) -> dict[str, Any]:
-    """``POST /sandbox/mark``: mark the oldest unused instances used or expired."""
-    payload = {"voucherId": voucher_id, "used": used, "expired": expired}
+def mark(
+    base_url: str,
+    voucher_id: str,
+    *,
+    used: int = 0,
+    expired: int = 0,
+    order_amount: str | None = None,
+    at: str | None = None,
+) -> dict[str, Any]:
+    """``POST /sandbox/mark``: mark the oldest unused instances used (each by an order of
+    *order_amount* created *at*, ``yyyy-MM-dd HH:mm:ss``) or expired."""
+    payload: dict[str, object] = {"voucherId": voucher_id, "used": used, "expired": expired}
+    if order_amount is not None:
+        payload["orderAmount"] = order_amount
+    if at is not None:
+        payload["at"] = at
     response = httpx.post(f"{base_url}/sandbox/mark", json=payload, timeout=10)
     response.raise_for_status()
     data: dict[str, Any] = response.json()

@@ -191,3 +191,25 @@ def write_v1_ledger(path: Path, campaign: str = CAMPAIGN) -> None:
         conn.execute("PRAGMA user_version = 1")
     finally:
         conn.close()
+
+
+#: Version 2's ``jobs.refused`` column as that runner added it (kept verbatim).
+_V2_REFUSED_COLUMN = (
+    "refused INTEGER NOT NULL DEFAULT 0 "
+    "CHECK (refused IN (0, 1) AND (refused = 0 OR state IN ('failed', 'unknown')))"
+)
+
+
+def write_v2_ledger(path: Path, campaign: str = CAMPAIGN) -> None:
+    """A schema version 2 ledger file as that runner left it (a version 1 file it upgraded:
+    :data:`V1_JOBS` with their refused flags), closed and checkpointed."""
+    write_v1_ledger(path, campaign)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute(f"ALTER TABLE jobs ADD COLUMN {_V2_REFUSED_COLUMN}")
+        for job_id, (_, _, refused) in V1_JOBS.items():
+            conn.execute("UPDATE jobs SET refused = ? WHERE job_id = ?", (int(refused), job_id))
+        conn.execute("PRAGMA user_version = 2")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()

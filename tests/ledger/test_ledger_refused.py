@@ -9,7 +9,7 @@ from typing import get_args
 import pytest
 
 from runner.ledger import JobState, Ledger
-from runner.ledger._states import JOB_MOVES, VOUCHER_MOVES, MoveName
+from runner.ledger._states import CHANGE_MOVES, JOB_MOVES, VOUCHER_MOVES, MoveName
 
 from .helpers import LIMIT_MSG, raw, reach_job, reach_refused_unknown, seed
 
@@ -121,8 +121,12 @@ def test_the_file_refuses_refused_outside_unknown_and_failed(
 
 
 def test_the_move_tables_hold_each_typed_name_once() -> None:
-    """Both move tables are keyed by exactly the MoveName literal, each under its own name."""
+    """The move tables together use every name of the MoveName literal and nothing else,
+    each move under its own name; jobs and changes have the shared moves vouchers have."""
     names = set(get_args(MoveName))
-    for table in (JOB_MOVES, VOUCHER_MOVES):
-        assert set(table) == names
+    tables = (JOB_MOVES, VOUCHER_MOVES, CHANGE_MOVES)
+    assert set().union(*tables) == names
+    for table in tables:
+        assert set(table) <= names
+        assert set(VOUCHER_MOVES) <= set(table)
         assert all(move.name == name for name, move in table.items())

@@ -1,4 +1,5 @@
-"""Schema version 1 files: upgraded by a writable open, read untouched by a read-only one."""
+"""Schema version 1 files: upgraded (to the current version) by a writable open, read
+untouched by a read-only one."""
 
 from __future__ import annotations
 
@@ -42,11 +43,11 @@ def _expected_refused() -> dict[str, bool]:
 def test_a_writable_open_upgrades_a_v1_file_filling_refused_from_the_old_prefix(
     state_dir: Path, v1_path: Path
 ) -> None:
-    """Opened writable, a v1 file becomes v2 and each job's refused column says what the
-    old ``refused: `` prefix said, for an unknown or failed job only."""
+    """Opened writable, a v1 file becomes current (v3) and each job's refused column says
+    what the old ``refused: `` prefix said, for an unknown or failed job only."""
     with Ledger.open(state_dir, CAMPAIGN):
         pass
-    assert _version(v1_path) == SCHEMA_VERSION == 2
+    assert _version(v1_path) == SCHEMA_VERSION == 3
     with raw(v1_path) as conn:
         stored = dict(conn.execute("SELECT job_id, refused FROM jobs").fetchall())
     assert stored == {job_id: int(refused) for job_id, refused in _expected_refused().items()}

@@ -39,7 +39,7 @@ APPKEY = "ctx-SECRET-appkey-81c4e2"
 #: The format of every line's ``timestamp`` (and of an error report's).
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 #: Phases the executor and the run command end with a ``phase finished`` line.
-RUN_PHASES = {"plan", "lookup", "create", "grant", "reconcile", "verify", "results"}
+RUN_PHASES = {"plan", "lookup", "create", "lifecycle", "grant", "reconcile", "verify", "results"}
 
 
 # --- campaigns and processes ----------------------------------------------------------------
