@@ -54,8 +54,11 @@ pytest: $(VENV_STAMP)
 
 test: lint typecheck pytest
 
+# Side-by-side figures (about 3 minutes; never part of `make test`): one table, and
+# bench/results.json. `make bench BENCH_ARGS=--quick` runs smaller sizes in a minute.
+BENCH_ARGS ?=
 bench: $(VENV_STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

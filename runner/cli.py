@@ -397,7 +397,8 @@ def report_command(
 def plan_command(campaign_file: Path, state_dir: Path | None, as_json: bool) -> int:
     """Build the job plan and preview it; sends nothing and needs no credentials.
 
-    Writes plan.parquet, plan.xlsx, preview.md and preview.json into STATE_DIR/<campaign>/.
+    Writes plan.xlsx, plan.csv, plan.parquet, preview.md and preview.json into
+    STATE_DIR/<campaign>/.
     Exit codes: 0 the plan is valid, 2 invalid input or a plan `run` would refuse
     (every problem is listed).
     """

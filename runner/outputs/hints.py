@@ -238,7 +238,8 @@ def plan_lines(
     exactly this plan."""
     launch = command_line("run", campaign_file, state_dir, "--plan-hash", preview.plan_hash)
     return [
-        f"preview files: {directory}/ (plan.parquet, plan.xlsx, preview.md, preview.json)",
+        f"preview files: {directory}/ (plan.xlsx, plan.csv, plan.parquet, preview.md, "
+        "preview.json)",
         ledger_line(preview),
         f"launch exactly this plan: {launch}",
     ]

@@ -2,9 +2,16 @@
 
 Everything here takes the one :class:`~runner.summaries.PlanPreview`, so the terminal,
 ``preview.md``, ``preview.json`` and ``runner plan --json`` always tell the same story.
-:func:`write_preview` writes ``plan.parquet``, ``plan.xlsx`` (ids as text cells),
-``preview.md``, ``preview.json`` and a copy of it named by the plan hash, which
-``runner run --plan-hash`` reads back (:func:`read_preview`) to say what changed.
+:func:`write_preview` writes ``plan.parquet`` and ``plan.csv`` (every job), ``plan.xlsx``
+(ids as text cells), ``preview.md``, ``preview.json`` and a copy of it named by the plan
+hash, which ``runner run --plan-hash`` reads back (:func:`read_preview`) to say what
+changed.
+
+``plan.xlsx`` holds at most :data:`XLSX_JOB_ROWS` jobs (Excel itself stops at 1,048,576
+rows a sheet, and a workbook that size takes minutes to write and to open). A larger
+plan's workbook opens on a sheet ``note`` saying how many jobs there are, which ones the
+``jobs`` sheet shows (the first ones, in plan order) and where all of them are, with the
+jobs per voucher; ``preview.md`` and the terminal say it too.
 """
 
 from __future__ import annotations
@@ -14,20 +21,23 @@ from pathlib import Path
 
 import polars as pl
 import pydantic
-import xlsxwriter
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from runner.outputs.cells import excel_safe_frame
 from runner.outputs.files import make_directory, write_atomically
+from runner.outputs.xlsx import EXCEL_MAX_ROWS, Sheet, xlsx_bytes
 from runner.plan import Plan
 from runner.summaries import PlanPreview, PreviewVoucher, to_json
 
 __all__ = [
+    "CSV_FILE",
     "PARQUET_FILE",
     "PREVIEW_FILE",
     "SUMMARY_FILE",
     "XLSX_FILE",
+    "XLSX_JOB_ROWS",
     "approved_summary_file",
     "describe_discount",
     "describe_scope",
@@ -36,10 +46,14 @@ __all__ = [
     "print_preview",
     "read_preview",
     "write_preview",
+    "xlsx_note",
 ]
 
 PARQUET_FILE = "plan.parquet"
+CSV_FILE = "plan.csv"
 XLSX_FILE = "plan.xlsx"
+#: The most jobs plan.xlsx shows; a larger plan's jobs are all in plan.csv/plan.parquet.
+XLSX_JOB_ROWS = 100_000
 PREVIEW_FILE = "preview.md"
 SUMMARY_FILE = "preview.json"
 
@@ -115,7 +129,7 @@ def _grant_rows(preview: PlanPreview) -> list[tuple[str, str, int]]:
     ]
 
 
-def _facts(preview: PlanPreview) -> list[tuple[str, str]]:
+def _facts(preview: PlanPreview, xlsx_rows: int = XLSX_JOB_ROWS) -> list[tuple[str, str]]:
     facts = [
         ("grants (calls)", str(preview.grants.total)),
         ("customers", str(preview.customers)),
@@ -131,7 +145,25 @@ def _facts(preview: PlanPreview) -> list[tuple[str, str]]:
             f"{duration(preview.estimated_seconds)} ({preview.calls} calls at {preview.rate}/s)",
         )
     )
+    note = xlsx_note(preview.grants.total, xlsx_rows)
+    if note is not None:
+        facts.append(("plan.xlsx", note))
     return facts
+
+
+def xlsx_note(jobs: int, xlsx_rows: int = XLSX_JOB_ROWS) -> str | None:
+    """What plan.xlsx leaves out when the plan has more jobs than it shows; else None."""
+    shown = _xlsx_rows(xlsx_rows)
+    if jobs <= shown:
+        return None
+    return (
+        f"shows the first {shown:,} of {jobs:,} jobs (sheet 'note' says why); "
+        f"every job is in {CSV_FILE} and {PARQUET_FILE}"
+    )
+
+
+def _xlsx_rows(asked: int) -> int:
+    return max(0, min(asked, EXCEL_MAX_ROWS - 1))
 
 
 def _ledger_lines(preview: PlanPreview) -> list[str]:
@@ -225,8 +257,9 @@ def _md_table(headers: tuple[str, ...] | list[str], rows: list[list[str]]) -> li
     return lines
 
 
-def markdown(preview: PlanPreview) -> str:
-    """The preview as a Markdown document for the campaign manager."""
+def markdown(preview: PlanPreview, *, xlsx_rows: int = XLSX_JOB_ROWS) -> str:
+    """The preview as a Markdown document for the campaign manager (``xlsx_rows``: the
+    most jobs plan.xlsx shows, see :func:`write_preview`)."""
     grant_rows = [[kind, name, str(n)] for kind, name, n in _grant_rows(preview)]
     lines = [
         f"# Campaign plan: {preview.campaign}",
@@ -247,7 +280,7 @@ def markdown(preview: PlanPreview) -> str:
         "",
         "## Totals",
         "",
-        *[f"- {name}: {value}" for name, value in _facts(preview)],
+        *[f"- {name}: {value}" for name, value in _facts(preview, xlsx_rows)],
         "",
         "## First jobs",
         "",
@@ -277,23 +310,30 @@ def approved_summary_file(plan_hash: str) -> str:
     return f"preview-{plan_hash[:12]}.json"
 
 
-def write_preview(state_dir: Path, plan: Plan, preview: PlanPreview) -> Path:
-    """Write plan.parquet, plan.xlsx, preview.md, preview.json (and a copy named by the plan
-    hash) into ``<state_dir>/<campaign>/``; returns that folder.
+def write_preview(
+    state_dir: Path, plan: Plan, preview: PlanPreview, *, xlsx_rows: int = XLSX_JOB_ROWS
+) -> Path:
+    """Write plan.parquet, plan.csv, plan.xlsx, preview.md, preview.json (and a copy named
+    by the plan hash) into ``<state_dir>/<campaign>/``; returns that folder.
 
-    Each file is replaced atomically; a folder or file that cannot be written raises
+    plan.xlsx shows at most ``xlsx_rows`` jobs (see the module's docstring). Each file is
+    replaced atomically; a folder or file that cannot be written raises
     :class:`~runner.errors.StateDirUnusable` naming it.
     """
     directory = state_dir / plan.campaign
     make_directory(directory)
     parquet = io.BytesIO()
     plan.jobs.write_parquet(parquet)
+    text = io.BytesIO()
+    excel_safe_frame(plan.jobs).write_csv(text, include_bom=True)
     files = {
         PARQUET_FILE: parquet.getvalue(),
-        XLSX_FILE: _xlsx_bytes(plan),
-        PREVIEW_FILE: markdown(preview).encode("utf-8"),
+        CSV_FILE: text.getvalue(),
+        XLSX_FILE: _xlsx_bytes(plan, directory, xlsx_rows),
+        PREVIEW_FILE: markdown(preview, xlsx_rows=xlsx_rows).encode("utf-8"),
         SUMMARY_FILE: (to_json(preview, indent=2) + "\n").encode("utf-8"),
     }
+    del parquet, text
     # one copy per plan hash, so `run --plan-hash` can name what changed even after
     # later previews overwrote preview.json
     files[approved_summary_file(plan.plan_hash)] = files[SUMMARY_FILE]
@@ -331,10 +371,35 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _xlsx_bytes(plan: Plan) -> bytes:
-    """Jobs and vouchers sheets; every id is written as a text cell, never a number."""
-    buffer = io.BytesIO()
-    with xlsxwriter.Workbook(buffer, {"in_memory": True}) as workbook:
-        plan.jobs.write_excel(workbook, worksheet="jobs", autofit=True)
-        _vouchers_frame(plan).write_excel(workbook, worksheet="vouchers", autofit=True)
-    return buffer.getvalue()
+def _xlsx_bytes(plan: Plan, directory: Path, xlsx_rows: int) -> bytes:
+    """Jobs and vouchers sheets (every id a text cell), after a ``note`` sheet when the
+    plan has more jobs than the workbook shows."""
+    jobs = plan.jobs
+    shown = _xlsx_rows(xlsx_rows)
+    sheets = [Sheet("jobs", jobs.head(shown)), Sheet("vouchers", _vouchers_frame(plan))]
+    if jobs.height > shown:
+        sheets.insert(0, Sheet("note", _note_frame(jobs, shown, directory), filter=False))
+    return xlsx_bytes(sheets)
+
+
+def _note_frame(jobs: pl.DataFrame, shown: int, directory: Path) -> pl.DataFrame:
+    """What the ``note`` sheet of a cut plan.xlsx says, one line a row."""
+    per_voucher = jobs.group_by("voucher_key", maintain_order=True).agg(
+        pl.len().alias("jobs"), pl.col("customer_key").n_unique().alias("customers")
+    )
+    lines = [
+        f"This plan has {jobs.height:,} jobs (grant calls). The sheet 'jobs' shows the first "
+        f"{shown:,} of them, in plan order (voucher, customer, seq); jobs {shown + 1:,} to "
+        f"{jobs.height:,} are not in this workbook.",
+        f"Every job is in {CSV_FILE} and {PARQUET_FILE}, in the folder {directory}.",
+        f"Excel shows at most {EXCEL_MAX_ROWS:,} rows a sheet, and turns long ids in a CSV "
+        "into numbers when it opens one: import plan.csv with Data > From Text/CSV and set "
+        "the id columns (job_id, customer_key) to Text, or read plan.parquet with a script.",
+        "",
+        "Jobs per voucher:",
+        *(
+            f"{key}: {count:,} jobs to {customers:,} customers"
+            for key, count, customers in per_voucher.iter_rows()
+        ),
+    ]
+    return pl.DataFrame({"note": lines}, schema={"note": pl.String})

@@ -11,6 +11,13 @@ Into ``<state-dir>/<campaign>/``:
   for good or needs review: fix it and use it as an audience again;
 - ``unprocessed.csv``: jobs not settled yet (planned, unknown), e.g. after an interrupt.
 
+``results.xlsx`` shows at most :data:`XLSX_ROWS` grants a sheet (Excel stops at 1,048,576
+rows, and a workbook that size takes minutes to write and to open); ``results.csv``
+always holds every grant. A larger campaign's workbook opens on a sheet ``note`` (how
+many grants, in which state, which ones are shown and where all of them are), then
+``results`` (the first grants, in ledger order) and ``not done`` (grants in any state but
+done: what a person has to look at).
+
 Every file is replaced atomically (:func:`runner.outputs.files.write_atomically`): a
 reader sees the old file or the new one, never half of one. A folder that cannot be made
 or a file that cannot be written (read-only, disk full, ``results.xlsx`` open in Excel)
@@ -27,10 +34,15 @@ from pathlib import Path
 import polars as pl
 
 from runner.ledger import JobRecord, VoucherRecord
+from runner.outputs.cells import excel_safe_frame
 from runner.outputs.files import make_directory, write_atomically
+from runner.outputs.xlsx import EXCEL_MAX_ROWS, Sheet, xlsx_bytes
 from runner.sheets import ROW, AudienceTable
 
-__all__ = ["OutputFiles", "failures_frame", "results_frame", "write_outputs"]
+__all__ = ["XLSX_ROWS", "OutputFiles", "failures_frame", "results_frame", "write_outputs"]
+
+#: The most grants a sheet of results.xlsx shows; results.csv holds every one.
+XLSX_ROWS = 100_000
 
 _RESULT_SCHEMA: dict[str, type[pl.DataType]] = {
     "job_id": pl.String,
@@ -65,38 +77,70 @@ def results_frame(jobs: Sequence[JobRecord], vouchers: Sequence[VoucherRecord]) 
     """One row per job, ids as text."""
     remote = {v.voucher_key: v.remote_id for v in vouchers}
     rows = [
-        {
-            "job_id": j.job_id,
-            "voucher_key": j.voucher_key,
-            "voucher_id": remote.get(j.voucher_key),
-            "audience": j.audience,
-            "key_kind": j.key_kind,
-            "customer_key": j.customer_key,
-            "customer_name": j.customer_name,
-            "seq": j.seq,
-            "planned": "yes" if j.active else "no longer",
-            "state": j.state,
-            "attempts": j.attempts,
-            "last_error": j.last_error if j.state != "done" else None,
-            "updated_at": j.updated_at,
-        }
+        (
+            j.job_id,
+            j.voucher_key,
+            remote.get(j.voucher_key),
+            j.audience,
+            j.key_kind,
+            j.customer_key,
+            j.customer_name,
+            j.seq,
+            "yes" if j.active else "no longer",
+            j.state,
+            j.attempts,
+            j.last_error if j.state != "done" else None,
+            j.updated_at,
+        )
         for j in jobs
     ]
-    return pl.DataFrame(rows, schema=_RESULT_SCHEMA)
+    return pl.DataFrame(rows, schema=_RESULT_SCHEMA, orient="row")
 
 
 def _csv_bytes(frame: pl.DataFrame) -> bytes:
     """CSV with a UTF-8 BOM, so Excel shows Chinese text and keeps ids as typed text."""
     buffer = io.BytesIO()
-    frame.write_csv(buffer, include_bom=True)
+    excel_safe_frame(frame).write_csv(buffer, include_bom=True)
     return buffer.getvalue()
 
 
-def _xlsx_bytes(frame: pl.DataFrame) -> bytes:
-    """An XLSX whose id cells are text (strings stay strings with xlsxwriter)."""
-    buffer = io.BytesIO()
-    frame.write_excel(buffer, worksheet="results", autofit=True)
-    return buffer.getvalue()
+def _xlsx_bytes(frame: pl.DataFrame, directory: Path, xlsx_rows: int) -> bytes:
+    """Every result when they fit in ``xlsx_rows``; else a note, the first results and
+    the ones not done (ids as text cells, see :mod:`runner.outputs.xlsx`)."""
+    shown = max(0, min(xlsx_rows, EXCEL_MAX_ROWS - 1))
+    if frame.height <= shown:
+        return xlsx_bytes([Sheet("results", frame)])
+    open_ = frame.filter(pl.col("state") != "done")
+    sheets = [
+        Sheet("note", _note(frame, open_.height, shown, directory), filter=False),
+        Sheet("results", frame.head(shown)),
+    ]
+    if open_.height:
+        sheets.append(Sheet("not done", open_.head(shown)))
+    return xlsx_bytes(sheets)
+
+
+def _note(results: pl.DataFrame, open_: int, shown: int, directory: Path) -> pl.DataFrame:
+    """What the ``note`` sheet of a cut results.xlsx says, one line a row."""
+    states = results.group_by("state").agg(pl.len().alias("n")).sort("state")
+    lines = [
+        f"This campaign has {results.height:,} grants. The sheet 'results' shows the first "
+        f"{shown:,} of them (in the ledger's order); the others are not in this workbook.",
+        f"Every grant is in results.csv, in the folder {directory}. Excel shows at most "
+        f"{EXCEL_MAX_ROWS:,} rows a sheet, and turns long ids in a CSV into numbers when it "
+        "opens one: import results.csv with Data > From Text/CSV and set the id columns "
+        "(job_id, voucher_id, customer_key) to Text.",
+    ]
+    if open_:
+        listed = "all of them" if open_ <= shown else f"the first {shown:,}"
+        lines.append(
+            f"{open_:,} grants are not done: the sheet 'not done' lists {listed}. Failed "
+            "customers are in failures.csv; grants not settled yet in unprocessed.csv."
+        )
+    else:
+        lines.append("Every grant is done.")
+    lines += ["", "Grants by state:", *(f"{state}: {n:,}" for state, n in states.iter_rows())]
+    return pl.DataFrame({"note": lines}, schema={"note": pl.String})
 
 
 def _original_columns(audience: AudienceTable) -> list[str]:
@@ -135,8 +179,11 @@ def write_outputs(
     jobs: Sequence[JobRecord],
     vouchers: Sequence[VoucherRecord],
     audiences: Mapping[str, AudienceTable],
+    *,
+    xlsx_rows: int = XLSX_ROWS,
 ) -> OutputFiles:
-    """Write every result file into *directory* (atomically, one by one).
+    """Write every result file into *directory* (atomically, one by one); results.xlsx
+    shows at most ``xlsx_rows`` grants a sheet (see the module's docstring).
 
     Raises :class:`StateDirUnusable` naming the folder or file that cannot be written.
     """
@@ -149,7 +196,7 @@ def write_outputs(
         directory / "unprocessed.csv",
     )
     write_atomically(files.results_csv, _csv_bytes(results))
-    write_atomically(files.results_xlsx, _xlsx_bytes(results))
+    write_atomically(files.results_xlsx, _xlsx_bytes(results, directory, xlsx_rows))
     write_atomically(files.failures_csv, _csv_bytes(failures_frame(results, audiences)))
     unprocessed = results.filter(pl.col("state").is_in(_UNPROCESSED))
     write_atomically(files.unprocessed_csv, _csv_bytes(unprocessed))

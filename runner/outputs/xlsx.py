@@ -14,7 +14,8 @@ What a sheet holds (:func:`xlsx_bytes`):
 - the header row is bold and frozen, and every column is as wide as its longest value
   (up to a cap), computed for all rows at once;
 - characters XML cannot hold (control characters) are written as Excel's ``_xHHHH_``
-  escapes, as Excel itself does.
+  escapes, as Excel itself does; text beyond :data:`CELL_MAX_CHARS` (a voucher's list of
+  90,000 customer codes) is cut with a note saying so.
 
 :data:`EXCEL_MAX_ROWS` is Excel's limit of rows per sheet, the header included;
 :func:`xlsx_bytes` refuses a frame beyond it (callers cut their tables first, see
@@ -32,9 +33,12 @@ from xml.sax.saxutils import escape
 
 import polars as pl
 
-__all__ = ["EXCEL_MAX_ROWS", "Sheet", "column_letter", "xlsx_bytes"]
+__all__ = ["CELL_MAX_CHARS", "EXCEL_MAX_ROWS", "Sheet", "column_letter", "xlsx_bytes"]
 
 EXCEL_MAX_ROWS = 1_048_576
+#: The most characters an Excel cell holds; longer text is cut, ending in _CUT_NOTE.
+CELL_MAX_CHARS = 32_767
+_CUT_NOTE = " … (cut here: an Excel cell holds at most 32,767 characters)"
 _CHUNK_ROWS = 50_000
 _MAX_WIDTH = 60.0
 _MIN_WIDTH = 6.0
@@ -74,10 +78,12 @@ _NUMERIC = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt3
 
 @dataclass(frozen=True)
 class Sheet:
-    """One worksheet: its name (at most 31 characters, none of ``[]:*?/\\``) and table."""
+    """One worksheet: its name (at most 31 characters, none of ``[]:*?/\\``) and table;
+    ``filter``: the header row gets Excel's filter buttons."""
 
     name: str
     frame: pl.DataFrame
+    filter: bool = True
 
     def __post_init__(self) -> None:
         if not self.name or len(self.name) > _SHEET_NAME_MAX or _BAD_NAME_CHARS & set(self.name):
@@ -116,7 +122,7 @@ def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
         for number, sheet in enumerate(sheets, start=1):
             name = f"xl/worksheets/sheet{number}.xml"
             with archive.open(name, "w", force_zip64=True) as out:
-                _write_sheet(out, sheet.frame, selected=number == 1)
+                _write_sheet(out, sheet, selected=number == 1)
     return buffer.getvalue()
 
 
@@ -151,10 +157,30 @@ def _workbook(sheets: Sequence[Sheet]) -> str:
         f'<sheet name="{escape(sheet.name, {chr(34): "&quot;"})}" sheetId="{n}" r:id="rId{n}"/>'
         for n, sheet in enumerate(sheets, start=1)
     )
+    # Excel keeps a filter's range in a hidden name of its sheet, and writes one
+    filtered = "".join(
+        f'<definedName name="_xlnm._FilterDatabase" localSheetId="{n}" hidden="1">'
+        f"{_quoted(sheet.name)}!{_range(sheet.frame, absolute=True)}</definedName>"
+        for n, sheet in enumerate(sheets)
+        if sheet.filter
+    )
+    names = f"<definedNames>{filtered}</definedNames>" if filtered else ""
     return (
         f'{_HEAD}<workbook {_NS}><bookViews><workbookView activeTab="0"/></bookViews>'
-        f"<sheets>{listed}</sheets></workbook>"
+        f"<sheets>{listed}</sheets>{names}</workbook>"
     )
+
+
+def _quoted(name: str) -> str:
+    """A sheet name as a formula names it: in apostrophes (doubled inside), escaped."""
+    return escape("'" + name.replace("'", "''") + "'")
+
+
+def _range(frame: pl.DataFrame, *, absolute: bool = False) -> str:
+    """The cells of the header and every row: ``A1:I1001`` (or ``$A$1:$I$1001``)."""
+    last = column_letter(max(frame.width, 1) - 1)
+    mark = "$" if absolute else ""
+    return f"{mark}A{mark}1:{mark}{last}{mark}{frame.height + 1}"
 
 
 def _workbook_rels(count: int) -> str:
@@ -169,15 +195,15 @@ def _workbook_rels(count: int) -> str:
     )
 
 
-def _write_sheet(out: IO[bytes], frame: pl.DataFrame, *, selected: bool) -> None:
-    """The worksheet XML of *frame*, a chunk of rows at a time."""
+def _write_sheet(out: IO[bytes], sheet: Sheet, *, selected: bool) -> None:
+    """The worksheet XML of *sheet*, a chunk of rows at a time."""
     write = out.write
+    frame = sheet.frame
     columns = frame.columns
-    last = column_letter(max(len(columns), 1) - 1)
     view = ' tabSelected="1"' if selected else ""
     pane = '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
     head = (
-        f'{_HEAD}<worksheet {_NS}><dimension ref="A1:{last}{frame.height + 1}"/>'
+        f'{_HEAD}<worksheet {_NS}><dimension ref="{_range(frame)}"/>'
         f'<sheetViews><sheetView workbookViewId="0"{view}>{pane}</sheetView></sheetViews>'
         f'<sheetFormatPr defaultRowHeight="15"/>{_cols(frame)}<sheetData>'
     )
@@ -191,8 +217,11 @@ def _write_sheet(out: IO[bytes], frame: pl.DataFrame, *, selected: bool) -> None
     for offset in range(0, frame.height, _CHUNK_ROWS):
         chunk = frame.slice(offset, _CHUNK_ROWS)
         write(_rows_xml(chunk, first_row=offset + 2).encode("utf-8"))
+    write(b"</sheetData>")
+    if sheet.filter:
+        write(f'<autoFilter ref="{_range(frame)}"/>'.encode())
     write(
-        b'</sheetData><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" '
+        b'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" '
         b'header="0.3" footer="0.3"/></worksheet>'
     )
 
@@ -231,7 +260,7 @@ def _cell(frame: pl.DataFrame, index: int) -> pl.Expr:
     if series.dtype in _NUMERIC or series.dtype.is_float():
         body = pl.format(f'<c r="{letter}{{}}"><v>{{}}</v></c>', row, column.cast(pl.String))
     else:
-        text = _escaped(column.cast(pl.String), series.cast(pl.String))
+        text = _escaped(_within_cell_limit(column.cast(pl.String), series), series.cast(pl.String))
         template = (
             f'<c r="{letter}{{}}" t="inlineStr" s="{_TEXT_STYLE}"><is>'
             '<t xml:space="preserve">{}</t></is></c>'
@@ -239,6 +268,17 @@ def _cell(frame: pl.DataFrame, index: int) -> pl.Expr:
         body = pl.format(template, row, text)
     # a null makes the whole cell null: write nothing (an empty cell)
     return body.fill_null("") if series.null_count() else body
+
+
+def _within_cell_limit(text: pl.Expr, series: pl.Series) -> pl.Expr:
+    """Text longer than an Excel cell holds, cut with a note saying so (Excel would
+    refuse the file); looked for first: most columns have none."""
+    longest = series.cast(pl.String).str.len_chars().max()
+    if not isinstance(longest, int) or longest <= CELL_MAX_CHARS:
+        return text
+    keep = CELL_MAX_CHARS - len(_CUT_NOTE)
+    too_long = text.str.len_chars() > CELL_MAX_CHARS
+    return pl.when(too_long).then(text.str.slice(0, keep) + pl.lit(_CUT_NOTE)).otherwise(text)
 
 
 def _rows_xml(chunk: pl.DataFrame, *, first_row: int) -> str:

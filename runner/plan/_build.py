@@ -131,7 +131,7 @@ def _assemble(
         work.warnings += notes
     if work.problems:
         return None, work.problems
-    digest = plan_hash(_hashed(vouchers), jobs.get_column("job_id").to_list())
+    digest = plan_hash(_hashed(vouchers), jobs.get_column("job_id"))
     plan = Plan(campaign.id, tuple(vouchers), jobs, dict(audiences), digest, tuple(work.warnings))
     return plan, []
 

@@ -43,7 +43,6 @@ _WIRE_HINT = (
     "refuses: check this voucher's values against the vendor document, and report it as a "
     "bug of campaign-runner if they are right."
 )
-_SPLIT_HINT = "Split the customers over two vouchers (two keys), each under 99999, and run again."
 
 
 @dataclass(frozen=True)
@@ -64,13 +63,12 @@ def voucher_counts(rows: pl.DataFrame) -> dict[str, VoucherCounts]:
     per_customer = rows.group_by(["voucher_key", "key_kind", "customer_key"]).agg(
         pl.col("quantity").sum().alias("n")
     )
-    best = per_customer.sort(
-        ["voucher_key", "n", "customer_key"], descending=[False, True, False]
-    ).group_by("voucher_key", maintain_order=True)
-    summary = best.agg(
-        pl.col("n").sum().alias("grants"),
-        pl.col("n").first().alias("largest"),
-        pl.col("customer_key").first().alias("who"),
+    n = pl.col("n")
+    summary = per_customer.group_by("voucher_key").agg(
+        n.sum().alias("grants"),
+        n.max().alias("largest"),
+        # the customer holding the most; of several, the first by key
+        pl.col("customer_key").filter(n == n.max()).min().alias("who"),
     )
     return {
         key: VoucherCounts(int(grants), int(largest), who)
@@ -103,6 +101,7 @@ def limits(voucher: Voucher, counts: VoucherCounts, locate: Locate) -> Limits:
                     f"customer {counts.largest_customer!r} gets",
                     each,
                     locate(f"{base}.each_customer_limit"),
+                    one_customer=True,
                 )
             )
     elif each < counts.largest:
@@ -149,8 +148,21 @@ def _room_warnings(key: str, total: int, each: int, counts: VoucherCounts) -> tu
     )
 
 
-def _too_many(what: str, count: int, at: Location) -> Problem:
-    return Problem(f"{what} {count} vouchers; the API allows at most {MAX_COUNT}", at, _SPLIT_HINT)
+def _too_many(what: str, count: int, at: Location, *, one_customer: bool = False) -> Problem:
+    """A count beyond NUMERIC(5), with how many vouchers it takes: ceil(count / 99999)."""
+    needed = -(-count // MAX_COUNT)
+    if one_customer:
+        hint = (
+            f"Give this customer at most {MAX_COUNT} of one voucher: split the quantity over "
+            f"{needed} vouchers (keys), or lower it, and run again."
+        )
+    else:
+        hint = (
+            f"Split the customers over at least {needed} vouchers (keys), each granting at "
+            f"most {MAX_COUNT} (e.g. one grant line each, with a where condition on a batch "
+            "column), and run again."
+        )
+    return Problem(f"{what} {count} vouchers; the API allows at most {MAX_COUNT}", at, hint)
 
 
 def _no_grants(voucher: Voucher, locate: Locate) -> Limits:
@@ -231,7 +243,7 @@ def customer_list(voucher: Voucher, rows: pl.DataFrame, locate: Locate) -> Custo
     if unlisted.height:
         names = ", ".join(unlisted.get_column("audience").unique(maintain_order=True).to_list())
         return CustomerList({}, (_unlistable(voucher.key, names, at),))
-    kinds = sorted(set(rows.get_column("list_kind").to_list()))
+    kinds = rows.get_column("list_kind").drop_nulls().unique().sort().to_list()
     if not kinds:
         return CustomerList({})
     if len(kinds) > 1:
@@ -248,8 +260,8 @@ def customer_list(voucher: Voucher, rows: pl.DataFrame, locate: Locate) -> Custo
             "source_file", "source_sheet", "source_row", "list_column"
         ).iter_rows()
     )
-    values = sorted(set(rows.get_column("list_value").drop_nulls().to_list()))
-    return CustomerList({_LIST_FIELDS[kinds[0]]: ",".join(values)}, problems)
+    values = rows.get_column("list_value").drop_nulls().unique().sort()
+    return CustomerList({_LIST_FIELDS[kinds[0]]: str(values.str.join(",").item())}, problems)
 
 
 def _unlistable(key: str, names: str, at: Location) -> Problem:

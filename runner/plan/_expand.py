@@ -187,21 +187,27 @@ def explode_jobs(campaign: str, rows: pl.DataFrame) -> pl.DataFrame:
 
     ``rows`` come from :func:`combine`. The same customer reached by several lines of one
     voucher gets seq 1..total, the earlier line (in campaign order) taking the lower numbers.
+
+    Sorted by voucher, customer, key kind and line, a customer's copies of one voucher
+    are neighbours, already in seq order: seq is the distance from the first row of the
+    run, found by comparing each row with the one before (no grouping, no second sort).
     """
     customer = ["voucher_key", "key_kind", "customer_key"]
     exploded = (
         rows.sort(["voucher_order", "customer_key", "key_kind", "line"], maintain_order=True)
         .with_columns(pl.int_ranges(0, pl.col("quantity")).alias("_copy"))
         .explode("_copy")
-        .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over(customer).alias("seq"))
+        .with_row_index("_index")
     )
+    first = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in customer)
+    start = pl.when(first).then(pl.col("_index")).otherwise(None).forward_fill()
+    exploded = exploded.with_columns((pl.col("_index") - start + 1).cast(pl.Int64).alias("seq"))
     ids = job_ids(
         campaign,
-        exploded.get_column("voucher_key").to_list(),
-        exploded.get_column("key_kind").to_list(),
-        exploded.get_column("customer_key").to_list(),
-        exploded.get_column("seq").to_list(),
+        exploded.get_column("voucher_key"),
+        exploded.get_column("key_kind"),
+        exploded.get_column("customer_key"),
+        exploded.get_column("seq"),
     )
-    jobs = exploded.with_columns(pl.Series("job_id", ids, dtype=pl.String))
-    jobs = jobs.sort(["voucher_order", "customer_key", "key_kind", "seq"], maintain_order=True)
+    jobs = exploded.with_columns(ids)
     return jobs.select(JOB_COLUMNS).cast(pl.Schema(JOB_SCHEMA))

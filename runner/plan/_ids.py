@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 
+import polars as pl
+
 __all__ = [
     "canonical_json",
     "fingerprint",
@@ -33,18 +35,22 @@ def job_id(campaign: str, voucher_key: str, key_kind: str, customer_key: str, se
 
 def job_ids(
     campaign: str,
-    voucher_keys: Iterable[str],
-    key_kinds: Iterable[str],
-    customer_keys: Iterable[str],
-    seqs: Iterable[int],
-) -> list[str]:
-    """Job ids for parallel columns (one per row), in the same order."""
-    return [
-        job_id(campaign, voucher, kind, customer, seq)
-        for voucher, kind, customer, seq in zip(
-            voucher_keys, key_kinds, customer_keys, seqs, strict=True
-        )
-    ]
+    voucher_keys: pl.Series,
+    key_kinds: pl.Series,
+    customer_keys: pl.Series,
+    seqs: pl.Series,
+) -> pl.Series:
+    """:func:`job_id` for parallel columns (one per row), in the same order.
+
+    polars joins each row's identity fields; only the sha256 itself is a Python call per
+    row (about a microsecond: one second for a million jobs).
+    """
+    identity = pl.DataFrame(
+        {"v": voucher_keys, "k": key_kinds, "c": customer_keys, "s": seqs.cast(pl.String)}
+    ).select(pl.concat_str(pl.lit(campaign), "v", "k", "c", "s", separator=_SEP).cast(pl.Binary))
+    sha256 = hashlib.sha256
+    ids = [sha256(text).hexdigest()[:JOB_ID_LENGTH] for text in identity.to_series().to_list()]
+    return pl.Series("job_id", ids, dtype=pl.String)
 
 
 def canonical_json(value: object) -> str:
@@ -57,13 +63,15 @@ def fingerprint(payload: Mapping[str, object]) -> str:
     return hashlib.sha256(canonical_json(dict(payload)).encode("utf-8")).hexdigest()
 
 
-def plan_hash(fingerprints: Mapping[str, str], job_id_list: Iterable[str]) -> str:
-    """sha256 over the voucher fingerprints (by key) and the sorted job ids."""
+def plan_hash(fingerprints: Mapping[str, str], job_id_list: Iterable[str] | pl.Series) -> str:
+    """sha256 over the voucher fingerprints (by key) and the sorted job ids (each after a
+    newline); the ids are sorted and joined by polars, and hashed in one update."""
     digest = hashlib.sha256()
     digest.update(canonical_json(sorted(fingerprints.items())).encode("utf-8"))
-    for one in sorted(job_id_list):
-        digest.update(b"\n")
-        digest.update(one.encode("ascii"))
+    ids = job_id_list if isinstance(job_id_list, pl.Series) else pl.Series(list(job_id_list))
+    if ids.len():
+        joined = ids.cast(pl.String).sort().str.join("\n").item()
+        digest.update(b"\n" + str(joined).encode("ascii"))
     return digest.hexdigest()
 
 

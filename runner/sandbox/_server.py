@@ -3,7 +3,8 @@
 The server binds its socket itself (port 0 picks a free one), hands it to uvicorn, and
 waits until uvicorn reports ``started``. After :meth:`SandboxServer.stop` it can be started
 again on the same port, keeping its in-memory state (like a vendor briefly offline); a
-new server on the same ``state_file`` shows a restart from disk.
+new server on the same ``state_file`` shows a restart from disk. Stopping compacts the
+state file into one JSON document.
 """
 
 from __future__ import annotations
@@ -119,13 +120,15 @@ class SandboxServer:
         return sock
 
     def stop(self) -> None:
-        """Shut down cleanly (in-flight requests get a moment to finish)."""
+        """Shut down cleanly (in-flight requests get a moment to finish), then compact the
+        state file (one JSON document again; see ``runner.sandbox._state``)."""
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
         server.should_exit = True
         thread.join()
         self._server = self._thread = None
+        self.sandbox.context.store.compact()
 
     def wait(self) -> None:
         """Block until the server stops (Ctrl-C raises KeyboardInterrupt here)."""

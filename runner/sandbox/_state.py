@@ -1,8 +1,25 @@
 """What the sandbox remembers: vouchers and granted instances, optionally kept in a file.
 
-The state file is one JSON document, rewritten after every applied mutation through a
-temporary file and an atomic rename, so a crash leaves either the old or the new state
-and a new server on the same file carries on where the old one stopped.
+The state file is JSON lines, append-only between compactions:
+
+- line 1 is the whole state (:class:`StateData`), as one JSON document;
+- every later line is what one :meth:`StateStore.save` changed: the vouchers and
+  instances created or changed since the save before (each whole, replacing the one
+  with its id) and the id counter. A grant appends one short line instead of
+  rewriting every grant made so far (69 grants/s at 10,000 grants before).
+
+Opening the file replays the lines and *compacts* it: the whole state is written to a
+temporary file as one line and renamed over the file, so a crash leaves the old file or
+the new one. It is compacted again when a server stops, and whenever the appended lines
+outgrow the first one (the cost of rewriting is then spread over as many grants). A
+file that ends in a partial line (the process died while appending) loses that line
+only, the change it was writing, whose request was never answered; a damaged line
+anywhere else is refused. A file of the earlier format (one JSON document) is line 1
+of this one.
+
+What a save writes is tracked, not searched for: a voucher or instance joins the next
+line when it is added, or when one of its fields is assigned (``voucher.is_finish =
+"Y"``); a change inside a list field would not be seen, and none is made.
 """
 
 from __future__ import annotations
@@ -10,9 +27,9 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Any, BinaryIO, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from runner.errors import Location, UsageError
 
@@ -20,9 +37,25 @@ from ._ids import make_id
 
 __all__ = ["Instance", "Ref", "StateData", "StateStore", "Voucher"]
 
+_M = TypeVar("_M", bound=BaseModel)
+#: Appended lines may grow to this size (or to the first line's) before a compaction.
+_COMPACT_AFTER_BYTES = 1 << 20
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+class _Stored(_Model):
+    """A voucher or instance of a store: assigning a field puts it in the next save."""
+
+    _pending: dict[int, _Stored] | None = PrivateAttr(default=None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        pending = self._pending
+        if pending is not None and name in type(self).model_fields:
+            pending[id(self)] = self
 
 
 class Ref(_Model):
@@ -33,7 +66,7 @@ class Ref(_Model):
     name: str = ""
 
 
-class Voucher(_Model):
+class Voucher(_Stored):
     """One voucher as created by ``addVoucherInfo`` (money and amounts as text)."""
 
     id: str
@@ -67,7 +100,7 @@ class Voucher(_Model):
     modify_date: str
 
 
-class Instance(_Model):
+class Instance(_Stored):
     """One granted voucher instance held by one customer."""
 
     id: str
@@ -95,13 +128,35 @@ class StateData(_Model):
     instances: list[Instance] = Field(default_factory=list)
 
 
+class _Saved(_Model):
+    """One appended line: the objects one save changed, whole, and the id counter."""
+
+    id_counter: int
+    vouchers: list[Voucher] = Field(default_factory=list)
+    instances: list[Instance] = Field(default_factory=list)
+
+
 class StateStore:
     """Vouchers and instances in memory, indexed, and saved to ``path`` when given."""
 
     def __init__(self, path: Path | None, *, seed: int) -> None:
         self.path = path
         self.seed = seed
-        self.data = _load(path) if path is not None else StateData()
+        self._pending: dict[int, _Stored] = {}
+        self._log: BinaryIO | None = None
+        self._head_bytes = 0
+        self._log_bytes = 0
+        self._saved_counter = 0
+        self.data = StateData()
+        if path is not None:
+            self.data, replayed = _load(path)
+            if replayed:
+                self.compact()
+            else:
+                self._head_bytes = _first_line_size(path)
+            for stored in [*self.data.vouchers, *self.data.instances]:
+                _watch(stored, self._pending)
+        self._saved_counter = self.data.id_counter
         self._vouchers = {v.id: v for v in self.data.vouchers}
         self._instances: dict[str, list[Instance]] = {}
         self._held: dict[tuple[str, str], int] = {}
@@ -135,11 +190,18 @@ class StateStore:
         """Remember a new voucher."""
         self.data.vouchers.append(voucher)
         self._vouchers[voucher.id] = voucher
+        self._track(voucher)
 
     def add_instance(self, instance: Instance) -> None:
         """Remember a new granted instance."""
         self.data.instances.append(instance)
         self._index_instance(instance)
+        self._track(instance)
+
+    def _track(self, stored: _Stored) -> None:
+        if self.path is not None:
+            _watch(stored, self._pending)
+            self._pending[id(stored)] = stored
 
     def _index_instance(self, instance: Instance) -> None:
         self._instances.setdefault(instance.voucher_id, []).append(instance)
@@ -166,39 +228,131 @@ class StateStore:
         return len(self.data.vouchers) + 1
 
     def save(self) -> None:
-        """Write the state file atomically (temporary file, then rename); no-op without one."""
+        """Append what changed since the last save as one line; no-op without a file.
+
+        One ``write`` of one line: a process killed meanwhile leaves a partial last line,
+        which the next open drops (see the module's docstring).
+        """
         if self.path is None:
             return
-        text = self.data.model_dump_json()
+        if not self._pending and self.data.id_counter == self._saved_counter:
+            return
+        if self._head_bytes == 0:  # a new (or empty) file: its first line is the state
+            self._pending.clear()
+            self._saved_counter = self.data.id_counter
+            self.compact()
+            return
+        changed = list(self._pending.values())
+        self._pending.clear()
+        saved = _Saved(
+            id_counter=self.data.id_counter,
+            vouchers=[one for one in changed if isinstance(one, Voucher)],
+            instances=[one for one in changed if isinstance(one, Instance)],
+        )
+        line = saved.model_dump_json().encode("utf-8") + b"\n"
+        if self._log is None:
+            self._log = self.path.open("ab", buffering=0)
+        view = memoryview(line)
+        while view:
+            view = view[self._log.write(view) or 0 :]
+        self._saved_counter = self.data.id_counter
+        self._log_bytes += len(line)
+        if self._log_bytes > max(self._head_bytes, _COMPACT_AFTER_BYTES):
+            self.compact()
+
+    def compact(self) -> None:
+        """Rewrite the file as one line holding the whole state (temporary file, then an
+        atomic rename); no-op without a file. Called on open, when a server stops, and
+        when the appended lines outgrow the first one."""
+        if self.path is None:
+            return
+        self.close()
+        text = self.data.model_dump_json().encode("utf-8") + b"\n"
         directory = self.path.parent
         fd, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            with os.fdopen(fd, "wb") as handle:
                 handle.write(text)
             os.replace(temp, self.path)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+        self._head_bytes, self._log_bytes = len(text), 0
+
+    def close(self) -> None:
+        """Close the file appended to (the next save opens it again)."""
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
 
-def _load(path: Path) -> StateData:
+def _watch(stored: _Stored, pending: dict[int, _Stored]) -> None:
+    """Let an assignment to one of *stored*'s fields put it into *pending*."""
+    private = stored.__pydantic_private__
+    if private is not None:  # always: _Stored has a private attribute
+        private["_pending"] = pending
+
+
+def _first_line_size(path: Path) -> int:
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            return len(handle.readline())
     except FileNotFoundError:
-        return StateData()
+        return 0
+
+
+def _load(path: Path) -> tuple[StateData, bool]:
+    """The state the file holds, and whether it has more than its first line (appended
+    saves, or a partial line to drop): then it needs compacting."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return StateData(), False
     except OSError as exc:
         raise UsageError(
             f"cannot read the sandbox state file: {exc}",
             where=Location(file=str(path)),
             hint="check the --state path and its permissions",
         ) from exc
-    if not text.strip():
-        return StateData()
+    lines = raw.splitlines(keepends=True)
+    if not raw.strip():
+        return StateData(), bool(raw)  # empty; whitespace is compacted away
+    data = _parse(path, StateData, lines[0], 1)
+    vouchers = {v.id: n for n, v in enumerate(data.vouchers)}
+    instances = {i.id: n for n, i in enumerate(data.instances)}
+    for number, line in enumerate(lines[1:], start=2):
+        if number == len(lines) and not line.endswith(b"\n"):
+            try:
+                saved = _Saved.model_validate_json(line)
+            except ValidationError:
+                break  # the last save was cut short by a crash: never answered, dropped
+        else:
+            saved = _parse(path, _Saved, line, number)
+        data.id_counter = max(data.id_counter, saved.id_counter)
+        for voucher in saved.vouchers:
+            _upsert(data.vouchers, vouchers, voucher)
+        for instance in saved.instances:
+            _upsert(data.instances, instances, instance)
+    # more than one line, or one without its newline (the earlier format): compact
+    return data, len(lines) > 1 or not raw.endswith(b"\n")
+
+
+def _upsert(items: list[Any], where: dict[str, int], item: Voucher | Instance) -> None:
+    at = where.get(item.id)
+    if at is None:
+        where[item.id] = len(items)
+        items.append(item)
+    else:
+        items[at] = item
+
+
+def _parse(path: Path, model: type[_M], line: bytes, number: int) -> _M:
     try:
-        return StateData.model_validate_json(text)
+        return model.model_validate_json(line)
     except ValidationError as exc:
+        where = "" if number == 1 else f" (line {number})"
         raise UsageError(
-            f"{path} is not a sandbox state file ({exc.error_count()} problem(s))",
-            where=Location(file=str(path)),
+            f"{path} is not a sandbox state file{where} ({exc.error_count()} problem(s))",
+            where=Location(file=str(path), row=number if number > 1 else None),
             hint="pass another --state file, or delete this one to start empty",
         ) from None

@@ -21,12 +21,10 @@ import polars as pl
 from runner.errors import InvalidInput, Location, Problem
 from runner.keys import KEY_KINDS, KeyKind
 from runner.sheets.checks import (
+    QUANTITY_PATTERN,
     IdCell,
-    check_damaged_ids,
-    check_duplicates,
-    check_missing_keys,
+    check_id_column,
     check_quantity_values,
-    fix_numeric_ids,
     resolve_columns,
 )
 from runner.sheets.csvfile import read_csv_grid
@@ -159,7 +157,9 @@ def check_quantity(
                 f"Add `{column_name}` to the audience's columns, and run again.",
             )
         ]
-    cells = _cells(audience.frame, column_name)
+    column = pl.col(column_name)
+    bad = audience.frame.filter(column.is_null() | ~column.str.contains(QUANTITY_PATTERN))
+    cells = [IdCell(row, text) for row, text in bad.select(ROW, column_name).iter_rows()]
     return check_quantity_values(cells, Location(where.file, where.sheet, column=header))
 
 
@@ -266,15 +266,6 @@ def _frame(grid: RawGrid) -> pl.DataFrame:
     return body.filter(~pl.all_horizontal(pl.col(name).is_null() for name in names))
 
 
-def _cells(
-    frame: pl.DataFrame, column: str, numbers: Mapping[int, str] | None = None
-) -> list[IdCell]:
-    numbers = numbers or {}
-    rows: list[int] = frame.get_column(ROW).to_list()
-    texts: list[str | None] = frame.get_column(column).to_list()
-    return [IdCell(row, text, numbers.get(row)) for row, text in zip(rows, texts, strict=True)]
-
-
 def _check_ids(
     frame: pl.DataFrame,
     grid: RawGrid,
@@ -290,12 +281,9 @@ def _check_ids(
         id_columns[found[key]] = key
     for column, ours in id_columns.items():
         numbers = grid.numbers.get(names.index(column), {})
-        cells = _cells(frame, column, numbers)
-        frame = frame.with_columns(pl.Series(column, fix_numeric_ids(cells), dtype=pl.String))
         column_at = Location(at.file, at.sheet, column=column)
-        damaged, found_problems = check_damaged_ids(cells, column_at)
+        frame, found_problems = check_id_column(
+            frame, column, ROW, numbers, column_at, key=key if ours == key else None
+        )
         problems += found_problems
-        if ours == key:
-            problems += check_missing_keys(cells, key, column_at)
-            problems += check_duplicates(_cells(frame, column), damaged, column_at)
     return frame, problems

@@ -8,6 +8,11 @@ the lines above it (notes) are cut off before polars parses the text, so that a 
 shorter than the header cannot narrow the table. If the two parsers ever disagree on the
 number of records, the row number falls back to "header line + record number", which
 equals the line number unless a quoted cell spans several lines.
+
+Most files have no quote at all (Excel quotes only cells holding a comma, a quote or a
+line break). Then every line is one record, so line numbers, the header line and the
+cells beyond the header are found without the ``csv`` walk, by polars over all lines at
+once (the same results, in a fraction of the time for a million rows).
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ def read_csv_grid(
     except DecodeFailure as exc:
         where = Location(file=file, row=exc.line)
         raise InvalidInput([Problem(exc.message, where, exc.hint)], source=file) from None
+    if _plain(decoded.text):
+        return _plain_grid(path, decoded.text, decoded.encoding, header_row, yaml_path)
     records = _python_records(decoded.text)
     start = _header_line(decoded.text, records, header_row)
     if start is None:
@@ -74,8 +81,76 @@ def read_csv_grid(
         rows=rows,
         header_row=start,
         encoding=decoded.encoding,
-        problems=_ragged(path, records or [], len(header)),
+        problems=_ragged(path, (records or [])[1:], len(header)),
     )
+
+
+def _plain(text: str) -> bool:
+    """True when every line is one record: no quote, and no line break but \\n or \\r\\n."""
+    return '"' not in text and text.count("\r") == text.count("\r\n")
+
+
+def _plain_grid(
+    path: Path, text: str, encoding: str, header_row: int, yaml_path: str | None
+) -> RawGrid:
+    """:func:`read_csv_grid` for a text whose lines are its records."""
+    file = str(path)
+    start, offset = _plain_header(text, header_row)
+    if start is None:
+        last = _last_value_line(text, None)
+        problem = header_beyond_data(file, None, header_row, last, yaml_path)
+        raise InvalidInput([problem], source=file)
+    body_text = text[offset:]
+    try:
+        frame = pl.read_csv(
+            body_text.encode("utf-8"),
+            has_header=False,
+            infer_schema=False,
+            truncate_ragged_lines=True,
+            raise_if_empty=False,
+        )
+    except pl.exceptions.PolarsError:
+        raise InvalidInput([_unparsable(path, None)], source=file) from None
+    header = [None if v is None else str(v) for v in frame.row(0)]
+    body = frame.slice(1)
+    return RawGrid(
+        header=header,
+        body=body,
+        rows=range(start + 1, start + 1 + body.height),
+        header_row=start,
+        encoding=encoding,
+        problems=_plain_ragged(path, body_text, start, len(header)),
+    )
+
+
+def _plain_header(text: str, header_row: int) -> tuple[int | None, int]:
+    """The header's line (the first line with a value on ``header_row`` or below) and
+    where it starts in ``text``; (None, 0) when there is none."""
+    line, offset = 1, 0
+    while True:
+        end = text.find("\n", offset)
+        stop = len(text) if end < 0 else end
+        if line >= header_row and not _blank_line(text[offset:stop]):
+            return line, offset
+        if end < 0:
+            return None, 0
+        line, offset = line + 1, end + 1
+
+
+def _plain_ragged(path: Path, body_text: str, start: int, width: int) -> list[Problem]:
+    """:func:`_ragged` for plain text: only lines with at least ``width`` commas can have
+    cells beyond the header, and polars finds them among all lines at once."""
+    lines = pl.Series([body_text]).str.split("\n").explode()
+    wide = (
+        pl.DataFrame({"text": lines})
+        .with_row_index("index")
+        .filter(pl.col("text").str.count_matches(",", literal=True) >= width)
+        .filter(pl.col("index") > 0)
+    )
+    records = [
+        (start + index, text.removesuffix("\r").split(",")) for index, text in wide.iter_rows()
+    ]
+    return _ragged(path, records, width)
 
 
 def _lines(text: str) -> list[str]:
@@ -133,9 +208,10 @@ def _python_records(text: str) -> list[tuple[int, list[str]]] | None:
 
 
 def _ragged(path: Path, records: list[tuple[int, list[str]]], width: int) -> list[Problem]:
-    """Records with non-empty cells to the right of the last header column."""
+    """Records (after the header) with non-empty cells to the right of the last header
+    column."""
     problems: list[Problem] = []
-    for line, record in records[1:]:
+    for line, record in records:
         extra = [cell for cell in record[width:] if trim(cell) is not None]
         if extra:
             problems.append(

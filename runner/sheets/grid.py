@@ -9,6 +9,7 @@ problem both report when there is none.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -34,7 +35,7 @@ class RawGrid:
 
     header: list[str | None]
     body: pl.DataFrame
-    rows: list[int]
+    rows: Sequence[int]
     header_row: int = 1
     sheet: str | None = None
     encoding: str | None = None

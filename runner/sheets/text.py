@@ -19,6 +19,7 @@ __all__ = [
     "DecodeFailure",
     "Decoded",
     "Encoding",
+    "damaged_expr",
     "decode",
     "looks_damaged",
     "trim",
@@ -31,9 +32,11 @@ BOM = "\ufeff"
 WHITESPACE = " \t\n\r\x0b\x0c\u3000\u00a0"
 
 # 6.85608E+18, 6.85608e18, -1E-3: a number in scientific notation.
-_SCIENTIFIC = re.compile(r"[+-]?\d+(?:\.\d*)?[eE][+-]?\d+")
+_SCIENTIFIC_TEXT = r"[+-]?\d+(?:\.\d*)?[eE][+-]?\d+"
+_SCIENTIFIC = re.compile(_SCIENTIFIC_TEXT)
 # 6856083179295188000.0: an integer that went through a float.
-_FLOAT_INTEGER = re.compile(r"[+-]?\d+\.0+")
+_FLOAT_INTEGER_TEXT = r"[+-]?\d+\.0+"
+_FLOAT_INTEGER = re.compile(_FLOAT_INTEGER_TEXT)
 
 
 def trim(value: str | None) -> str | None:
@@ -53,6 +56,11 @@ def trim_expr(column: str) -> pl.Expr:
 def looks_damaged(value: str) -> bool:
     """True for an id written as a float: scientific notation, or an integer with ".0"."""
     return bool(_SCIENTIFIC.fullmatch(value) or _FLOAT_INTEGER.fullmatch(value))
+
+
+def damaged_expr(column: str) -> pl.Expr:
+    """The polars form of :func:`looks_damaged` for one String column (null stays null)."""
+    return pl.col(column).str.contains(f"^(?:{_SCIENTIFIC_TEXT})$|^(?:{_FLOAT_INTEGER_TEXT})$")
 
 
 @dataclass(frozen=True)

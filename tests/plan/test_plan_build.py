@@ -166,13 +166,17 @@ def test_more_than_99999_grants_is_refused_without_expanding(tmp_path: Path) -> 
     (problem,) = _problems(write_campaign(tmp_path, text))
     assert "grants 200000 vouchers; the API allows at most 99999" in problem.message
     assert problem.where.yaml_path == "vouchers.ten-off.total"
+    assert "over at least 3 vouchers" in str(problem.hint)  # 200000 / 99999, rounded up
 
 
 def test_auto_each_limit_over_99999_is_refused(tmp_path: Path) -> None:
     """eachCmNum is NUMERIC(5): one customer getting more than 99999 is a problem."""
     text = campaign_text(grants=grant(where="cm_code = 'CUS010001'", quantity="100000"))
-    messages = [p.message for p in _problems(write_campaign(tmp_path, text))]
+    problems = _problems(write_campaign(tmp_path, text))
+    messages = [p.message for p in problems]
     assert "customer 'CUS010001' gets 100000 vouchers; the API allows at most 99999" in messages
+    (each,) = [p for p in problems if p.where.yaml_path == "vouchers.ten-off.each_customer_limit"]
+    assert "split the quantity over 2 vouchers" in str(each.hint)
 
 
 def test_budget_guard_uses_decimal_face_value(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import fastexcel
 import polars as pl
 import pytest
 
@@ -113,3 +114,40 @@ def test_rewriting_replaces_each_file_whole_and_leaves_no_temp(tmp_path: Path) -
     unprocessed = pl.read_csv(files.unprocessed_csv, infer_schema=False)
     assert unprocessed.height == 0
     assert not [p.name for p in out.iterdir() if "tmp" in p.name]
+
+
+def test_results_beyond_the_workbook_show_a_note_and_what_is_not_done(tmp_path: Path) -> None:
+    """Past xlsx_rows, results.xlsx opens on a note (how many, by state, where all are),
+    shows the first results and lists the grants not done; results.csv holds every one."""
+    out = tmp_path / "out"
+    with _ledger(tmp_path) as ledger:
+        files = write_outputs(out, ledger.jobs(active=None), ledger.vouchers(), {}, xlsx_rows=2)
+    assert fastexcel.read_excel(files.results_xlsx).sheet_names == ["note", "results", "not done"]
+    note = "\n".join(pl.read_excel(files.results_xlsx, sheet_name="note")["note"].drop_nulls())
+    assert "This campaign has 3 grants" in note
+    assert f"Every grant is in results.csv, in the folder {out}" in note
+    assert "2 grants are not done: the sheet 'not done' lists all of them" in note
+    assert "failed: 1" in note
+    shown = pl.read_excel(files.results_xlsx, sheet_name="results")
+    assert shown["job_id"].to_list() == ["j1", "j2"]
+    assert shown["voucher_id"].to_list() == [BIG_ID, BIG_ID]
+    open_ = pl.read_excel(files.results_xlsx, sheet_name="not done")
+    assert open_["job_id"].to_list() == ["j2", "j3"]
+    assert pl.read_csv(files.results_csv, infer_schema=False).height == 3
+
+
+def test_results_within_the_workbook_are_one_sheet(tmp_path: Path) -> None:
+    """Up to the limit results.xlsx is the one sheet of every result, as before."""
+    with _ledger(tmp_path) as ledger:
+        files = write_outputs(tmp_path / "out", ledger.jobs(active=None), ledger.vouchers(), {})
+    assert fastexcel.read_excel(files.results_xlsx).sheet_names == ["results"]
+
+
+def test_formula_looking_cells_are_neutralised_in_results_csv(tmp_path: Path) -> None:
+    """A customer name that starts with = reaches results.csv with a leading apostrophe."""
+    with Ledger.open(tmp_path / "state", "c1") as ledger:
+        job = JobRow("j1", "v", "stores", "CUS1", "cm_code", 1, '=HYPERLINK("http://x","y")')
+        ledger.sync_plan("h", [VoucherRow("v", "f", {"name": "券"})], [job])
+        files = write_outputs(tmp_path / "out", ledger.jobs(active=None), ledger.vouchers(), {})
+    table = pl.read_csv(files.results_csv, infer_schema=False)
+    assert table["customer_name"].to_list() == ['\'=HYPERLINK("http://x","y")']
