@@ -20,9 +20,9 @@ import httpx
 
 from runner.api import Credentials, VoucherClient
 from runner.campaign import Campaign
-from runner.errors import MissingCredentials, StateDirUnusable
-from runner.execute import AdaptiveThrottle, ExecSettings, RateBudget
-from runner.ledger import Ledger, Tenant, campaign_dir
+from runner.errors import MissingCredentials, StateDirUnusable, UsageError
+from runner.execute import AdaptiveThrottle, ExecSettings, RateBudget, RunContext
+from runner.ledger import LEDGER_FILE, Ledger, Tenant, campaign_dir
 from runner.plan import LedgerView, Plan
 from runner.summaries import LedgerSummary, TenantView, VoucherCounts
 
@@ -34,6 +34,8 @@ __all__ = [
     "job_states",
     "ledger_summary",
     "open_ledger",
+    "require_ledger",
+    "run_context",
     "tenant_of",
     "tenant_view",
     "throttle_for",
@@ -187,3 +189,24 @@ def ledger_summary(ledger: Ledger) -> LedgerSummary:
         no_longer_planned=job_states(ledger, active=False),
         last_errors=_last_errors(ledger),
     )
+
+
+def require_ledger(state_dir: Path, campaign: str, doing: str) -> None:
+    """A campaign without a ledger in *state_dir* never ran there: nothing to do (exit 2)."""
+    if not (campaign_dir(state_dir, campaign) / LEDGER_FILE).exists():
+        raise UsageError(
+            f"campaign {campaign!r} never ran in {state_dir}: nothing to {doing}",
+            hint="Run it first (`runner run`), or pass the --state-dir it ran with.",
+        )
+
+
+def run_context(
+    campaign: Campaign, creds: Credentials, ledger: Ledger, options: RunOptions
+) -> RunContext:
+    """What a command's calls share: the ledger, the paced client, the settings, the stop."""
+    throttle = throttle_for(campaign, options.budget)
+    client = vendor_client(campaign, creds, throttle, options)
+    ctx = RunContext(ledger, client, throttle, exec_settings(campaign, options))
+    ctx.stop_request = options.stop
+    ctx.locate = campaign.location
+    return ctx

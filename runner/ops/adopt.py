@@ -51,11 +51,9 @@ from runner.ops._recording import RunResult, finish, record_stop
 from runner.ops._session import (
     RunOptions,
     credentials_for,
-    exec_settings,
     open_ledger,
+    run_context,
     tenant_of,
-    throttle_for,
-    vendor_client,
 )
 from runner.ops.run import run_summary
 from runner.outputs.results import write_outputs
@@ -148,11 +146,7 @@ def _adopt_campaign(campaign: Campaign, plan: Plan, options: AdoptOptions) -> Ru
     ) as ledger:
         ledger.check_tenant(tenant)
         rows = check_against_ledger(ledger, campaign, plan).rows
-        throttle = throttle_for(campaign, run.budget)
-        client = vendor_client(campaign, creds, throttle, run)
-        ctx = RunContext(ledger, client, throttle, exec_settings(campaign, run))
-        ctx.stop_request = run.stop
-        ctx.locate = campaign.location
+        ctx = run_context(campaign, creds, ledger, run)
 
         def write_files() -> None:
             with logs.phase("results") as counts:

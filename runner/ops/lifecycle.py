@@ -30,16 +30,15 @@ from runner.campaign import Campaign, load_campaign
 from runner.clock import beijing_today
 from runner.errors import ConfirmationRequired, ExitCode, UsageError
 from runner.execute import RunContext, apply_lifecycle
-from runner.ledger import LEDGER_FILE, Ledger, VoucherLifecycle, campaign_dir
+from runner.ledger import Ledger, VoucherLifecycle
 from runner.ops._recording import finish, record_stop
 from runner.ops._session import (
     RunOptions,
     credentials_for,
-    exec_settings,
     open_ledger,
+    require_ledger,
+    run_context,
     tenant_of,
-    throttle_for,
-    vendor_client,
 )
 from runner.ops.plan import behind_views
 from runner.ops.run import run_summary
@@ -129,11 +128,7 @@ def _command(command: Command, campaign_path: Path, options: LifecycleOptions) -
 def _in_ledger(command: Command, campaign: Campaign, options: LifecycleOptions) -> LifecycleResult:
     run = options.run
     state_dir = resolve_state_dir(campaign, run.state_dir)
-    if not (campaign_dir(state_dir, campaign.campaign) / LEDGER_FILE).exists():
-        raise UsageError(
-            f"campaign {campaign.campaign!r} never ran in {state_dir}: nothing to {command}",
-            hint="Run it first (`runner run`), or pass the --state-dir it ran with.",
-        )
+    require_ledger(state_dir, campaign.campaign, command)
     creds = credentials_for(campaign, run.env)
     logs.use_redactor(creds.redactor)
     with open_ledger(
@@ -144,11 +139,7 @@ def _in_ledger(command: Command, campaign: Campaign, options: LifecycleOptions) 
         todo = [c for c in changes if not c.already]
         if todo:
             _confirm(options, changes)
-        throttle = throttle_for(campaign, run.budget)
-        client = vendor_client(campaign, creds, throttle, run)
-        ctx = RunContext(ledger, client, throttle, exec_settings(campaign, run))
-        ctx.stop_request = run.stop
-        ctx.locate = campaign.location
+        ctx = run_context(campaign, creds, ledger, run)
         run_id = ledger.start_run(command, None)
         logs.bind(run_id=run_id)
         try:

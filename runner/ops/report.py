@@ -21,11 +21,12 @@ from runner.api import Credentials, VoucherUsage
 from runner.campaign import Campaign
 from runner.clock import beijing_stamp
 from runner.errors import UsageError
-from runner.ledger import LEDGER_FILE, JobRecord, VoucherRecord, campaign_dir
+from runner.ledger import JobRecord, VoucherRecord, campaign_dir
 from runner.ops._session import (
     RunOptions,
     credentials_for,
     open_ledger,
+    require_ledger,
     tenant_of,
     tenant_view,
     throttle_for,
@@ -96,15 +97,6 @@ def report_campaign(campaign_path: Path, options: ReportOptions) -> ReportSummar
         return _report(campaign, plan, options)
 
 
-def _require_ledger(state_dir: Path, campaign: str) -> None:
-    """A campaign without a ledger in *state_dir* never ran there: a usage error (exit 2)."""
-    if not (campaign_dir(state_dir, campaign) / LEDGER_FILE).exists():
-        raise UsageError(
-            f"campaign {campaign!r} never ran in {state_dir}: nothing to report",
-            hint="Run it first (`runner run`), or pass the --state-dir it ran with.",
-        )
-
-
 def _read_ledger(campaign: Campaign, state_dir: Path, creds: Credentials) -> _LedgerView:
     """The vouchers and jobs of the ledger (planned or not any more), tenant checked."""
     with open_ledger(
@@ -134,7 +126,7 @@ def _report(campaign: Campaign, plan: Plan, options: ReportOptions) -> ReportSum
     """Read, compute and write the report of a loaded campaign."""
     columns = segment_columns(campaign, plan.audiences, options.by)
     state_dir = resolve_state_dir(campaign, options.run.state_dir)
-    _require_ledger(state_dir, campaign.campaign)
+    require_ledger(state_dir, campaign.campaign, "report")
     creds = credentials_for(campaign, options.run.env)
     logs.use_redactor(creds.redactor)
     ledger = _read_ledger(campaign, state_dir, creds)

@@ -26,13 +26,11 @@ from runner.ops._recording import RunResult, finish, record_stop
 from runner.ops._session import (
     RunOptions,
     credentials_for,
-    exec_settings,
     job_states,
     ledger_summary,
     open_ledger,
+    run_context,
     tenant_of,
-    throttle_for,
-    vendor_client,
 )
 from runner.outputs.preview import SUMMARY_FILE, approved_summary_file, read_preview
 from runner.outputs.results import write_outputs
@@ -239,11 +237,8 @@ def _run_and_record(
     directory: Path,
     judgement: Judgement,
 ) -> RunResult:
-    throttle = throttle_for(campaign, options.budget)
-    client = vendor_client(campaign, creds, throttle, options)
-    ctx = RunContext(ledger, client, throttle, exec_settings(campaign, options))
-    ctx.stop_request = options.stop
-    ctx.locate = campaign.location
+    ctx = run_context(campaign, creds, ledger, options)
+    throttle, client = ctx.throttle, ctx.client
     ctx.wanted = judgement.lifecycle.wanted
     ctx.retry_failed = options.retry_failed
     kept: list[ClosedView] = []

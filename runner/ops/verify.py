@@ -7,19 +7,17 @@ from pathlib import Path
 
 from runner import logs
 from runner.campaign import Campaign
-from runner.errors import ExitCode, UsageError
-from runner.execute import RunContext, RunOutcome
+from runner.errors import ExitCode
+from runner.execute import RunOutcome
 from runner.execute import verify as verify_remote
-from runner.ledger import LEDGER_FILE, campaign_dir
 from runner.ops._recording import RunResult
 from runner.ops._session import (
     RunOptions,
     credentials_for,
-    exec_settings,
     open_ledger,
+    require_ledger,
+    run_context,
     tenant_of,
-    throttle_for,
-    vendor_client,
 )
 from runner.ops.run import run_summary
 from runner.plan import load_plan
@@ -37,11 +35,7 @@ def verify_campaign(campaign_path: Path, options: RunOptions) -> RunResult:
 
 def _verify_campaign(campaign: Campaign, options: RunOptions) -> RunResult:
     state_dir = resolve_state_dir(campaign, options.state_dir)
-    if not (campaign_dir(state_dir, campaign.campaign) / LEDGER_FILE).exists():
-        raise UsageError(
-            f"campaign {campaign.campaign!r} never ran in {state_dir}: nothing to verify",
-            hint="Run it first (`runner run`), or pass the --state-dir it ran with.",
-        )
+    require_ledger(state_dir, campaign.campaign, "verify")
     creds = credentials_for(campaign, options.env)
     logs.use_redactor(creds.redactor)
     with open_ledger(
@@ -49,10 +43,8 @@ def _verify_campaign(campaign: Campaign, options: RunOptions) -> RunResult:
     ) as ledger:
         ledger.check_tenant(tenant_of(creds))
         ids = {v.voucher_key: v.remote_id for v in ledger.vouchers(active=None) if v.remote_id}
-        throttle = throttle_for(campaign, options.budget)
-        client = vendor_client(campaign, creds, throttle, options)
-        ctx = RunContext(ledger, client, throttle, exec_settings(campaign, options))
-        ctx.stop_request = options.stop
+        ctx = run_context(campaign, creds, ledger, options)
+        client = ctx.client
 
         async def go() -> RunOutcome:
             async with client:
