@@ -44,6 +44,7 @@ from runner.inbox._layout import Inbox
 from runner.inbox._scan import (
     RETRY_FILE,
     DropFiles,
+    SettleWatch,
     campaign_files,
     content_hash,
     drop_files,
@@ -135,6 +136,7 @@ class Processor:
         self._campaigns: set[str] = set()  # campaign ids with a run in flight
         self._lock = threading.Lock()
         self._hashes: dict[tuple[Path, tuple[object, ...]], str] = {}
+        self.settle = SettleWatch(options.settle_s)
         self._budgets: dict[tuple[str, str], RateBudget] = {}  # one per tenant
         #: Set to stop: no new run starts, runs in flight stop like on SIGTERM (their
         #: drops stay in running/ and the next start resumes them).
@@ -143,7 +145,12 @@ class Processor:
     # --- the pass ------------------------------------------------------------------------
 
     def run_pass(self) -> None:
-        """Look at every stage folder once; start the runs that are due."""
+        """Look at every stage folder once; start the runs that are due.
+
+        ``self.settle.pending`` then says whether a drop was seen still settling (a
+        later pass, ``settle_s`` on, takes it).
+        """
+        self.settle.pending = False
         self.inbox.ensure()
         for step in (self._wrap, self._incoming, self._awaiting, self._retries, self._runs):
             with self._guard(step.__name__):
@@ -191,19 +198,27 @@ class Processor:
     def _settled(self, folder: Path) -> tuple[DropFiles, str] | None:
         """The drop's files and content hash, once they stopped changing; else None."""
         files = drop_files(folder)
-        if not files.settled(self.options.settle_s):
+        if not files.files or not self.settle.settled(folder, files.fingerprint):
             return None
-        key = (folder, files.files + files.stamps)
+        key = (folder, files.fingerprint)
         digest = self._hashes.get(key) or content_hash(files)
         if drop_files(folder) != files:  # changed while it was read
             return None
         self._hashes[key] = digest
         return files, digest
 
+    def _move(
+        self, drop: Drop, stage: DropStage, note: str | None = None, **changes: object
+    ) -> Drop:
+        """:func:`move`, keeping what was seen of the folder under its new name."""
+        moved = move(self.inbox, drop, stage, note, **changes)
+        self.settle.moved(drop.folder, moved.folder)
+        return moved
+
     # --- 1. lone YAMLs -------------------------------------------------------------------
 
     def _wrap(self) -> None:
-        wrap_lone_campaigns(self.inbox, self.options.settle_s)
+        wrap_lone_campaigns(self.inbox, self.settle)
 
     # --- 2. new drops --------------------------------------------------------------------
 
@@ -298,8 +313,7 @@ class Processor:
             approved = Approval("auto (--approval auto)", preview.plan_hash)
             self._start(drop, approved, summary, facts)
             return
-        moved = move(
-            self.inbox,
+        moved = self._move(
             drop,
             "awaiting-approval",
             f"{note}: {summary}",
@@ -319,8 +333,7 @@ class Processor:
         message_zh: str,
         **facts: object,
     ) -> None:
-        moved = move(
-            self.inbox,
+        moved = self._move(
             drop,
             "rejected",
             message,
@@ -378,7 +391,7 @@ class Processor:
             "when it ends.",
             "message_zh": f"已由 {approval.by} 审批,正在执行;完成后结果会放在这里。",
         }
-        moved = move(self.inbox, drop, "running", f"approved by {approval.by}", **changes)
+        moved = self._move(drop, "running", f"approved by {approval.by}", **changes)
         (moved.folder / "APPROVED").unlink(missing_ok=True)
 
     # --- 4. retries ----------------------------------------------------------------------
@@ -389,8 +402,7 @@ class Processor:
                 if (folder / RETRY_FILE).exists():
                     with self._guard("retry", folder):
                         drop = Drop.load(folder, stage, self.options.approval)
-                        moved = move(
-                            self.inbox,
+                        moved = self._move(
                             drop,
                             "running",
                             "RETRY requested",
@@ -491,7 +503,7 @@ class Processor:
             self.report.record(drop.name, "running", code)
             return
         texts = _RESULT_TEXT[stage]
-        moved = move(self.inbox, drop, stage, f"exit {int(code)}", **texts, **facts)
+        moved = self._move(drop, stage, f"exit {int(code)}", **texts, **facts)
         self._announce(moved, code)
 
     def _copy_results(self, drop: Drop) -> list[str]:

@@ -3,9 +3,10 @@
 - Files that are not part of a drop: hidden files (``.*``), Excel and LibreOffice lock
   files (``~$*``, ``.~lock.*#``), partial copies (``*.tmp``, ``*.part``, ``*.crdownload``)
   and the files the runner writes into a drop (:data:`RUNNER_FILES`).
-- A drop is *settled* when none of its files changed for ``settle_s`` seconds (size and
-  modification time, read twice around the hash): a file still being copied is never
-  read.
+- A drop is *settled* when its files (names, sizes, modification times) looked the same
+  to us for ``settle_s`` seconds of our own clock (:class:`SettleWatch`; the file server's
+  clock is never compared with ours), and again right after the hash was read: a file
+  still being copied is never read.
 - Its *content hash* is SHA-256 over every file's relative path and bytes, so the same
   files dropped twice have the same hash and an edited drop has a new one.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -24,6 +26,7 @@ __all__ = [
     "RETRY_FILE",
     "RUNNER_FILES",
     "DropFiles",
+    "SettleWatch",
     "campaign_files",
     "content_hash",
     "drop_files",
@@ -66,14 +69,45 @@ class DropFiles:
     stamps: tuple[tuple[int, int], ...]
 
     @property
-    def newest_mtime(self) -> float:
-        """When the most recently changed file changed (epoch seconds); 0 with no files."""
-        return max((ns / 1e9 for _, ns in self.stamps), default=0.0)
+    def fingerprint(self) -> tuple[object, ...]:
+        """What must stay the same for the drop to count as unchanged: names, sizes, mtimes."""
+        return (*self.files, *self.stamps)
 
-    def settled(self, settle_s: float, now: float | None = None) -> bool:
-        """True when there are files and none changed in the last *settle_s* seconds."""
-        now = time.time() if now is None else now
-        return bool(self.files) and now - self.newest_mtime >= settle_s
+
+class SettleWatch:
+    """Whether things stopped changing, judged by *our own* observations over time.
+
+    A file's modification time is not compared with our clock: on a network share it is
+    the file server's clock, which may be minutes or years off. Instead a thing counts as
+    settled once the same fingerprint (names, sizes, mtimes) was seen ``settle_s`` apart
+    on the monotonic clock; anything seen changing, or seen for the first time, is pending.
+    """
+
+    def __init__(self, settle_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settle_s = settle_s
+        self._clock = clock
+        self._seen: dict[Path, tuple[tuple[object, ...], float]] = {}
+        self.pending = False  # something was seen that has not settled yet
+
+    def moved(self, old: Path, new: Path) -> None:
+        """A folder was renamed by us: what was seen of it stays seen under its new name."""
+        if old in self._seen:
+            self._seen[new] = self._seen.pop(old)
+
+    def settled(self, key: Path, fingerprint: tuple[object, ...]) -> bool:
+        """Record this look at *key*; True once it looked the same for ``settle_s``."""
+        now = self._clock()
+        before = self._seen.get(key)
+        if before is None or before[0] != fingerprint:
+            self._seen[key] = (fingerprint, now)
+            if self.settle_s > 0:
+                self.pending = True
+                return False
+            return True
+        if now - before[1] >= self.settle_s:
+            return True
+        self.pending = True
+        return False
 
 
 def drop_files(folder: Path) -> DropFiles:

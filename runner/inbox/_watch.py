@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -75,6 +76,7 @@ def watch(
             with _stop_on_signals(processor.stop):
                 processor.run_pass()
                 if once:
+                    _settle_pending(processor)
                     processor.wait()
                     return processor.report.exit_code
                 _forever(inbox, processor, loop)
@@ -84,6 +86,16 @@ def watch(
         finally:
             processor.close()
     return ExitCode.INTERRUPTED if processor.stop.is_set() else ExitCode.OK
+
+
+def _settle_pending(processor: Processor) -> None:
+    """``--once``: passes ``settle_s`` apart while a drop is still settling (a drop is
+    taken only after it looked the same twice, ``settle_s`` apart), at most a minute."""
+    deadline = time.monotonic() + processor.settle.settle_s + 60
+    while processor.settle.pending and time.monotonic() < deadline:
+        if processor.stop.wait(processor.settle.settle_s):
+            return
+        processor.run_pass()
 
 
 def _forever(inbox: Inbox, processor: Processor, loop: WatchLoop) -> None:

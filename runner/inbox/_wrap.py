@@ -10,7 +10,6 @@ a hidden folder it finds.
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 from typing import Final
 
@@ -19,7 +18,7 @@ import structlog
 from runner.campaign import parse_yaml
 from runner.errors import RunnerError
 from runner.inbox._layout import Inbox
-from runner.inbox._scan import is_ignored
+from runner.inbox._scan import SettleWatch, is_ignored
 
 __all__ = ["wrap_lone_campaigns"]
 
@@ -48,12 +47,12 @@ def _named_sheets(campaign: Path) -> list[Path]:
     return found
 
 
-def _settled(paths: list[Path], settle_s: float) -> bool:
+def _settled(paths: list[Path], settle: SettleWatch) -> bool:
     try:
-        newest = max(p.stat().st_mtime for p in paths)
+        stamps = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in paths)
     except OSError:
         return False
-    return time.time() - newest >= settle_s
+    return settle.settled(paths[0], stamps)
 
 
 def _free(root: Path, name: str) -> Path:
@@ -71,7 +70,7 @@ def _finish(hidden: Path) -> Path:
     return target
 
 
-def wrap_lone_campaigns(inbox: Inbox, settle_s: float) -> list[Path]:
+def wrap_lone_campaigns(inbox: Inbox, settle: SettleWatch) -> list[Path]:
     """Wrap each settled lone YAML in the inbox (and the sheets it names) into a folder."""
     made = [_finish(p) for p in sorted(inbox.root.glob(_PREFIX + "*")) if p.is_dir()]
     for campaign in sorted(inbox.root.iterdir()):
@@ -80,7 +79,7 @@ def wrap_lone_campaigns(inbox: Inbox, settle_s: float) -> list[Path]:
         if is_ignored(campaign.name):
             continue
         files = [campaign, *_named_sheets(campaign)]
-        if not _settled(files, settle_s):
+        if not _settled(files, settle):
             continue
         hidden = _free(inbox.root, _PREFIX + campaign.stem)
         hidden.mkdir()

@@ -90,7 +90,7 @@ def inbox(tmp_path: Path) -> Inbox:
 def processor(inbox: Inbox, server: SandboxServer, **overrides: Any) -> Processor:
     """A processor whose runs reach *server* with short waits."""
     values: dict[str, Any] = {
-        "settle_s": 1.0,
+        "settle_s": 0.0,
         "env": env_for(server.base_url),
         "settings": FAST,
         "parallel": 2,
@@ -123,3 +123,9 @@ def grants_by_customer(snapshot: dict[str, Any]) -> dict[str, int]:
 def registry_ids(first: int, count: int) -> list[str]:
     """The customer ids of registry rows first .. first + count."""
     return registry().slice(first, count)["id"].to_list()
+
+
+def registry_row(index: int) -> str:
+    """One more audience CSV line: registry customer *index*, quantity 1."""
+    row = registry().row(index, named=True)
+    return f"{row['id']},{row['code']},{row['name']},{row['level']},1\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -24,6 +25,7 @@ from .conftest import (
     one_pass,
     processor,
     registry_ids,
+    registry_row,
     sandbox,
     status_of,
 )
@@ -110,14 +112,24 @@ def test_a_drop_without_one_campaign_file_is_rejected(inbox: Inbox, server: Sand
 
 
 def test_a_drop_still_being_copied_is_not_read(inbox: Inbox, server: SandboxServer) -> None:
-    """Files changed within the settle time leave the drop where it is, untouched."""
-    make_drop(inbox.root, "copying", settled=False)
-    one_pass(processor(inbox, server, settle_s=30.0))
-    assert (inbox.root / "copying" / "campaign.yaml").is_file()
-    assert not (inbox.root / "copying" / "status.json").exists()
-    age(inbox.root / "copying")
-    one_pass(processor(inbox, server, settle_s=30.0))
+    """A drop is taken only after it looked the same twice, settle_s apart on our clock;
+    a file that grew in between restarts the wait, whatever its modification time says."""
+    folder = make_drop(inbox.root, "copying")  # mtimes a minute old: no help here
+    made = processor(inbox, server, settle_s=0.3)
+    one_pass(made)
+    assert made.settle.pending
+    assert not (folder / "status.json").exists()
+    with (folder / "customers.csv").open("a", encoding="utf-8") as out:
+        out.write("")  # a copy still running: the size changes below
+        out.write(registry_row(10))
+    age(folder)  # the file server's clock may say anything
+    time.sleep(0.4)
+    one_pass(made)
+    assert (inbox.root / "copying" / "campaign.yaml").is_file(), "taken while still changing"
+    time.sleep(0.4)
+    one_pass(made)
     assert (inbox.folder("awaiting-approval") / "copying").is_dir()
+    assert not made.settle.pending
 
 
 def test_an_edit_after_preview_discards_the_approval(inbox: Inbox, server: SandboxServer) -> None:
