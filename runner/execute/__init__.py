@@ -13,7 +13,7 @@ from runner.execute._context import ExecSettings, RunContext
 from runner.execute._drift import voucher_drift
 from runner.execute._gate import close_gate, closed_by_ledger, closed_reason
 from runner.execute._lookup import RemoteVoucher, identity_matches, owned_ids, remote_vouchers
-from runner.execute._rate_limit import AdaptiveThrottle
+from runner.execute._rate_limit import HEADROOM, AdaptiveThrottle
 from runner.execute._readback import read_back
 from runner.execute._reconcile import by_customer, stable_counts
 from runner.execute._run import RunOutcome, execute
@@ -31,6 +31,7 @@ from runner.execute._settle import (
 from runner.execute._verify import Mismatch, VerifyReport, verify
 
 __all__ = [
+    "HEADROOM",
     "AdaptiveThrottle",
     "ChangeDecision",
     "ExecSettings",

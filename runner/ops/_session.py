@@ -21,7 +21,7 @@ import httpx
 from runner.api import Credentials, VoucherClient
 from runner.campaign import Campaign
 from runner.errors import MissingCredentials, StateDirUnusable, UsageError
-from runner.execute import AdaptiveThrottle, ExecSettings, RateBudget, RunContext
+from runner.execute import HEADROOM, AdaptiveThrottle, ExecSettings, RateBudget, RunContext
 from runner.ledger import LEDGER_FILE, Ledger, Tenant, campaign_dir
 from runner.plan import LedgerView, Plan
 from runner.summaries import LedgerSummary, TenantView, VoucherCounts
@@ -87,10 +87,11 @@ def tenant_of(creds: Credentials) -> Tenant:
 
 def throttle_for(campaign: Campaign, budget: RateBudget | None = None) -> AdaptiveThrottle:
     """The pacer at the campaign's rate and concurrency, drawing on *budget* if given
-    (whose rate is lowered to the campaign's if that is lower)."""
+    (whose rate is lowered to the campaign's, with the same headroom the pacer keeps, if
+    that is lower)."""
     rate = float(campaign.api.rate)
     if budget is not None:
-        budget.limit_to(rate)
+        budget.limit_to(rate * HEADROOM)
     return AdaptiveThrottle(rate, campaign.api.concurrency, budget=budget)
 
 
