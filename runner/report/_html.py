@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from html import escape
 
+from runner.report._figures import DAY_COLUMNS, FIGURE_COLUMNS
 from runner.report._svg import Bar, Point, bar_chart, column_chart, line_chart
 from runner.report._tables import Column, column
 from runner.summaries import ReportDay, ReportSegment, ReportSummary, UsageFigures
@@ -64,26 +65,6 @@ td.n, th.n { text-align: right; }
 tr:last-child td { border-bottom: none; }
 footer { color: #7b8794; margin-top: 28px; font-size: 12px; }
 """
-_FIGURES = (
-    "granted",
-    "used",
-    "unused",
-    "expired",
-    "redemption_rate",
-    "order_count",
-    "order_amount",
-    "discount",
-    "amount_per_discount",
-)
-_DAY_FIELDS = (
-    "date",
-    "used",
-    "order_count",
-    "order_amount",
-    "discount",
-    "cumulative_used",
-    "cumulative_discount",
-)
 
 
 def _percent(rate: float | None) -> str:
@@ -157,12 +138,12 @@ def _table(heads: Sequence[Column], rows: Sequence[Sequence[str]], name: str) ->
 
 def _figure_row(label: str, figures: UsageFigures) -> list[str]:
     """A label and its figures as table cells."""
-    return [label, *(_shown(name, getattr(figures, name)) for name in _FIGURES)]
+    return [label, *(_shown(name, getattr(figures, name)) for name in FIGURE_COLUMNS)]
 
 
 def _figure_table(first: Column, rows: Sequence[tuple[str, UsageFigures]], name: str) -> str:
     """A table of figures, one row per label, headed by *first*."""
-    heads = [first, *(column(f) for f in _FIGURES)]
+    heads = [first, *(column(f) for f in FIGURE_COLUMNS)]
     return _table(heads, [_figure_row(label, figs) for label, figs in rows], name)
 
 
@@ -305,8 +286,8 @@ def _tables(summary: ReportSummary, labels: Mapping[str, str]) -> str:
 
 def _day_table(days: Sequence[ReportDay]) -> str:
     """The table of days with use, and the running totals."""
-    rows = [[_shown(f, getattr(d, f)) for f in _DAY_FIELDS] for d in days]
-    return _table([column(f) for f in _DAY_FIELDS], rows, "days")
+    rows = [[_shown(f, getattr(d, f)) for f in DAY_COLUMNS] for d in days]
+    return _table([column(f) for f in DAY_COLUMNS], rows, "days")
 
 
 def _header(summary: ReportSummary) -> str:

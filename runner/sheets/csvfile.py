@@ -57,18 +57,7 @@ def read_csv_grid(
     text = decoded.text[_line_offset(decoded.text, start) :]
     if records is not None:
         records = [(line, record) for line, record in records if line >= start]
-    try:
-        frame = pl.read_csv(
-            text.encode("utf-8"),
-            has_header=False,
-            infer_schema=False,
-            truncate_ragged_lines=True,
-            raise_if_empty=False,
-        )
-    except pl.exceptions.PolarsError:
-        raise InvalidInput([_unparsable(path, records)], source=file) from None
-    header = [None if v is None else str(v) for v in frame.row(0)]
-    body = frame.slice(1)
+    frame, header, body = _parse(text, path, records)
     starts = [line for line, _ in records or []]
     rows = (
         starts[1:]
@@ -83,6 +72,24 @@ def read_csv_grid(
         encoding=decoded.encoding,
         problems=_ragged(path, (records or [])[1:], len(header)),
     )
+
+
+def _parse(
+    text: str, path: Path, records: list[tuple[int, list[str]]] | None
+) -> tuple[pl.DataFrame, list[str | None], pl.DataFrame]:
+    """The CSV text (header line first) as all-text columns: frame, header, body."""
+    try:
+        frame = pl.read_csv(
+            text.encode("utf-8"),
+            has_header=False,
+            infer_schema=False,
+            truncate_ragged_lines=True,
+            raise_if_empty=False,
+        )
+    except pl.exceptions.PolarsError:
+        raise InvalidInput([_unparsable(path, records)], source=str(path)) from None
+    header = [None if v is None else str(v) for v in frame.row(0)]
+    return frame, header, frame.slice(1)
 
 
 def _plain(text: str) -> bool:
@@ -101,18 +108,7 @@ def _plain_grid(
         problem = header_beyond_data(file, None, header_row, last, yaml_path)
         raise InvalidInput([problem], source=file)
     body_text = text[offset:]
-    try:
-        frame = pl.read_csv(
-            body_text.encode("utf-8"),
-            has_header=False,
-            infer_schema=False,
-            truncate_ragged_lines=True,
-            raise_if_empty=False,
-        )
-    except pl.exceptions.PolarsError:
-        raise InvalidInput([_unparsable(path, None)], source=file) from None
-    header = [None if v is None else str(v) for v in frame.row(0)]
-    body = frame.slice(1)
+    _frame, header, body = _parse(body_text, path, None)
     return RawGrid(
         header=header,
         body=body,
