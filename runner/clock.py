@@ -1,7 +1,8 @@
 """The vendor's calendar: Beijing time (UTC+8, no daylight saving), in one place.
 
-Signing timestamps, "end date in the past" checks and the create-date window that
-reconciliation searches all use it. The sandbox keeps its own clock on purpose.
+Signing timestamps and "end date in the past" checks use it. Nothing compares our clock
+with a date the vendor stamped (a voucher's create date): the two clocks may disagree.
+The sandbox keeps its own clock on purpose.
 """
 
 from __future__ import annotations

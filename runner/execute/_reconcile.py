@@ -10,13 +10,11 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta
 
 import structlog
 
 from runner import logs
 from runner.api import VoucherUsage
-from runner.clock import BEIJING, beijing_today
 from runner.execute._context import RunContext
 from runner.execute._lookup import owned_ids
 from runner.execute._settle import GrantDecision, VoucherDecision, settle_customer, settle_voucher
@@ -147,21 +145,12 @@ async def _reconcile_jobs(
     return len(unknown)
 
 
-def _sent_day(record: VoucherRecord) -> date:
-    today = beijing_today()
-    if record.sent_at is None:
-        return today
-    sent = datetime.fromisoformat(record.sent_at)
-    if sent.tzinfo is None:
-        sent = sent.replace(tzinfo=UTC)
-    return min(today, sent.astimezone(BEIJING).date())
-
-
 async def _voucher_decision(ctx: RunContext, record: VoucherRecord) -> VoucherDecision:
-    start = _sent_day(record) - timedelta(days=1)
-    end = beijing_today() + timedelta(days=1)
+    # Every page, never narrowed by create date: the vendor stamps the creation with its
+    # own clock, and a window from ours would miss the voucher when the clocks disagree by
+    # a day or more -- and a create taken for absent is sent again: a second voucher.
     ctx.calls["getVoucherInfos"] += 1
-    remote = await ctx.client.get_voucher_infos(start_create_date=start, end_create_date=end)
+    remote = await ctx.client.get_voucher_infos()
     owned = frozenset(owned_ids(ctx, record.voucher_key))
     items = [v.model_dump(by_alias=True) for v in remote]
     return settle_voucher(record.fields, items, owned_ids=owned)

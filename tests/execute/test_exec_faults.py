@@ -6,16 +6,19 @@ import dataclasses
 import json
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
+from runner.clock import BEIJING
 from runner.errors import ApiUnreachable
 from runner.ledger import campaign_dir
 from runner.ops.run import run_campaign
-from runner.sandbox import SandboxConfig, SandboxServer
+from runner.ops.verify import verify_campaign
+from runner.sandbox import ManualClock, SandboxConfig, SandboxServer
 from runner.sandbox.testing import inspect
 
 from .conftest import (
@@ -295,3 +298,24 @@ def test_unreachable_api_exits_4_and_a_rerun_completes_once_it_is_up(tmp_path: P
         again = run_campaign(campaign, options(state, server.base_url))
         assert again.exit_code == 0, again.summary
         assert_exactly_planned(server.base_url, plan_of(campaign, server.base_url), state)
+
+
+@pytest.mark.parametrize("years", [-2, 2], ids=["vendor-behind", "vendor-ahead"])
+def test_a_vendor_clock_years_off_neither_duplicates_nor_loses_a_voucher(
+    tmp_path: Path, years: int
+) -> None:
+    """With the vendor's clock two years off ours, lost create answers are still found by
+    reconciliation (no second voucher) and verify sees no drift (exit 0)."""
+    campaign = _two_voucher_campaign(tmp_path)
+    skewed = ManualClock(datetime.now(BEIJING) + timedelta(days=365 * years))
+    faults = "lost_response@addVoucherInfo=1.0"
+    with sandbox(faults=faults, seed=31, clock=skewed) as server:
+        result = run_campaign(campaign, options(tmp_path / "state", server.base_url))
+        assert result.exit_code == 0, result.summary
+        assert_exactly_planned(
+            server.base_url, plan_of(campaign, server.base_url), tmp_path / "state"
+        )
+        creates = inspect(server.base_url)["counters"]["addVoucherInfo"]
+        checked = verify_campaign(campaign, options(tmp_path / "state", server.base_url))
+    assert creates["applied"] == creates["received"] == 2
+    assert checked.exit_code == 0, checked.summary
