@@ -15,6 +15,7 @@ problem text shows it. Loading registers no secret anywhere.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -84,6 +85,16 @@ def load_campaign(
 
 
 def _read(path: Path) -> str:
+    try:
+        regular = stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        regular = True  # reading says why, below
+    if not regular:  # a named pipe would block the read forever
+        raise SpecError(
+            "cannot read the campaign file: it is a folder, a named pipe or a device, not a file",
+            where=Location(file=str(path)),
+            hint="Give the path of the campaign's .yaml file saved on disk.",
+        )
     try:
         raw = path.read_bytes()
     except FileNotFoundError:

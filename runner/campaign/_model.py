@@ -142,9 +142,14 @@ class AudienceSpec(_Model):
     """An ``audiences`` entry: which customer spreadsheet, and how its columns map to our
     names (:func:`runner.sheets.read_audience` reads it into an ``AudienceTable``)."""
 
-    file: Text = Field(description="CSV or XLSX file, relative to the campaign file.")
+    file: Text = Field(
+        description="CSV or XLSX file, relative to the campaign file; it must be inside the "
+        "campaign file's folder (or `audience_root`)."
+    )
     sheet: SheetRef | None = Field(
-        None, description="XLSX only: sheet name or 0-based index (default: the first sheet)."
+        None,
+        description="XLSX only: sheet name or 0-based index (default: the first visible "
+        "sheet, the one Excel opens on; hidden sheets before it are skipped).",
     )
     encoding: Literal["auto", "utf-8", "gb18030"] = Field(
         "auto", description="CSV only: text encoding; auto tries UTF-8, then GB18030."
@@ -160,6 +165,12 @@ class AudienceSpec(_Model):
         1,
         description="The row (1-based, as Excel shows it; the line of a CSV) that holds the "
         "headers; rows above it, such as a row of notes, are skipped (default 1).",
+    )
+    formulas: Literal["refuse", "cached"] = Field(
+        "refuse",
+        description="XLSX only: a formula cell in a mapped column is refused (default), or "
+        "with `cached` its value as last saved in the file is used (a formula without a "
+        "saved value is still refused).",
     )
     _name: str = PrivateAttr(default="")
     _base_dir: Path | None = PrivateAttr(default=None)
@@ -188,6 +199,14 @@ class AudienceSpec(_Model):
         file = info.data.get("file")
         if value != "auto" and isinstance(file, str) and not is_csv(file):
             raise fail("encoding applies only to CSV files", "Remove `encoding:` for XLSX.")
+        return value
+
+    @field_validator("formulas")
+    @classmethod
+    def _formulas_for_xlsx(cls, value: str, info: ValidationInfo) -> str:
+        file = info.data.get("file")
+        if value != "refuse" and isinstance(file, str) and is_csv(file):
+            raise fail("formulas applies only to XLSX files", "Remove `formulas:` for a CSV.")
         return value
 
     @field_validator("columns")
@@ -546,6 +565,13 @@ class Campaign(_Model):
         "(default: state/ next to it); --state-dir overrides it.",
     )
     budget: Budget | None = Field(None, description="Optional guards checked when planning.")
+    audience_root: Text | None = Field(
+        None,
+        description="The folder every audience file must be inside, relative to this file "
+        "(e.g. `..` for spreadsheets kept next to the campaigns folder). Default: the "
+        "campaign file's own folder. Paths that leave it (`../x.csv`, absolute paths, "
+        "symlinks pointing out) are refused.",
+    )
     audiences: dict[Key, AudienceSpec] = Field(
         default_factory=dict, description="Customer spreadsheets, by key."
     )
@@ -611,6 +637,14 @@ class Campaign(_Model):
     def base_dir(self) -> Path:
         """The directory audience files are relative to: the campaign file's directory."""
         return self._source.resolve().parent if self._source is not None else Path.cwd()
+
+    @property
+    def audience_folder(self) -> Path:
+        """The folder every audience file must be inside: ``audience_root`` (relative to
+        the campaign file) or the campaign file's folder, symlinks resolved."""
+        if self.audience_root is None:
+            return self.base_dir
+        return (self.base_dir / self.audience_root).resolve()
 
     def line_of(self, yaml_path: str) -> int | None:
         """The 1-based line of a key path, or of its nearest enclosing key that exists."""

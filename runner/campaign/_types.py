@@ -4,6 +4,15 @@ Each type is an ``Annotated`` alias with one plain validator (so a bad value giv
 plain-language error, never one per union member) and an explicit JSON Schema.
 Amounts stay ``str`` (the wire format) after being checked as decimals; ids stay ``str``
 even when the YAML wrote them as bare numbers (Python ints are exact, so nothing is lost).
+
+Amount limits. The vendor's document gives ``doorsillAmount`` as NUMERIC(20,8): at most
+12 digits before the decimal point. It is silent on ``money`` and ``maxDiscountsAmount``
+(VARCHAR(32), a text field), so the same bound is taken for every amount:
+:data:`MAX_AMOUNT` = 999,999,999,999.99 (below 10**12), at most 2 decimal places
+(4 for a ratio). A larger amount is refused at plan time with that reason, never sent:
+a face value of 10**22 is a typo, and the vendor's column could not hold it anyway.
+Negative amounts, NaN, infinity and exponents (``1e3``) are refused as not plain
+decimals.
 """
 
 from __future__ import annotations
@@ -39,6 +48,8 @@ __all__ = [
 ]
 
 MAX_COUNT = 99_999  # num and eachCmNum are NUMERIC(5)
+#: The largest amount accepted: doorsillAmount is NUMERIC(20,8), 12 digits before the point.
+MAX_AMOUNT = Decimal("999999999999.99")
 KEY_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 COLUMN_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _AMOUNT = re.compile(r"^[-+]?[0-9]+(?:\.[0-9]+)?$")
@@ -186,12 +197,12 @@ DateText = Annotated[
 
 
 def _decimal_validator(
-    *, places: int, minimum: Decimal, inclusive: bool, maximum: Decimal | None = None
+    *, places: int, minimum: Decimal, inclusive: bool, maximum: Decimal = MAX_AMOUNT
 ) -> Callable[[Any], str]:
     def validate(value: Any) -> str:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise fail(f'must be an amount such as "10.00", not {_describe(value)}')
-        text = str(value).strip()
+        text = _amount_text(value)
         if _AMOUNT.fullmatch(text) is None:
             raise fail(f'{text!r} is not a plain decimal number such as "10.00"')
         try:
@@ -202,8 +213,8 @@ def _decimal_validator(
         if too_low:
             word = "at least" if inclusive else "greater than"
             raise fail(f"must be {word} {minimum}, not {text}")
-        if maximum is not None and number > maximum:
-            raise fail(f"must be at most {maximum}, not {text}")
+        if number > maximum:
+            raise fail(f"must be at most {maximum}, not {text}", _limit_hint(maximum))
         exponent = number.as_tuple().exponent
         if isinstance(exponent, int) and -exponent > places:
             raise fail(f"{text} has more than {places} decimal places")
@@ -212,8 +223,27 @@ def _decimal_validator(
     return validate
 
 
+def _amount_text(value: str | int | float) -> str:
+    """The amount as written: a YAML float as its plain decimals (1e+23 → 100000...)."""
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return str(value)
+        return format(Decimal(repr(value)), "f")
+    return str(value).strip()
+
+
+def _limit_hint(maximum: Decimal) -> str:
+    if maximum == MAX_AMOUNT:
+        return (
+            "Check the amount for a typo. The vendor stores amounts with at most 12 digits "
+            f"before the decimal point (doorsillAmount is NUMERIC(20,8)); {maximum} is the "
+            "most this tool sends."
+        )
+    return "Check the value for a typo."
+
+
 def _decimal_schema(places: int) -> dict[str, Any]:
-    pattern = rf"^[0-9]+(\.[0-9]{{1,{places}}})?$"
+    pattern = rf"^[0-9]{{1,12}}(\.[0-9]{{1,{places}}})?$"
     return {"type": ["string", "number"], "pattern": pattern}
 
 

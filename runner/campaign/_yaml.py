@@ -38,6 +38,11 @@ _TAG = "tag:yaml.org,2002:"
 _ALLOWED_SCALAR_TAGS = frozenset(
     f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null")
 )
+_ALLOWED_TAGS: dict[type[Node], str] = {MappingNode: f"{_TAG}map", SequenceNode: f"{_TAG}seq"}
+_TAG_HINT = (
+    "Remove the tag (the word starting with !): a campaign file holds plain text, numbers, "
+    "lists and mappings, and nothing in it can construct objects."
+)
 
 _RESOLVERS: list[tuple[str, re.Pattern[str], list[str]]] = [
     (f"{_TAG}bool", re.compile(r"^(?:true|false)$"), list("tf")),
@@ -152,6 +157,7 @@ class _Builder:
 
     def value(self, node: Node, path: str) -> Any:
         self.lines.setdefault(path, node.start_mark.line + 1)
+        self._check_tag(node)
         self._count += 1
         if self._count > MAX_NODES:
             raise self._error(node, f"the document expands to more than {MAX_NODES} values")
@@ -171,6 +177,7 @@ class _Builder:
 
     def mapping(self, node: MappingNode, path: str) -> dict[str, Any]:
         self.lines.setdefault(path, node.start_mark.line + 1)
+        self._check_tag(node)
         out: dict[str, Any] = {}
         first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
@@ -178,6 +185,7 @@ class _Builder:
                 raise self._error(
                     key_node, "a mapping key must be a plain word, not a list or mapping"
                 )
+            self._check_tag(key_node)
             key = str(key_node.value)
             child = join_path(path, key)
             line = key_node.start_mark.line + 1
@@ -190,9 +198,22 @@ class _Builder:
         return out
 
     def scalar(self, node: ScalarNode) -> Any:
-        if node.tag not in _ALLOWED_SCALAR_TAGS:
-            raise self._error(node, f"the YAML tag {node.tag!r} is not supported here")
         return self.loader.construct_object(node, deep=True)
+
+    def _check_tag(self, node: Node) -> None:
+        """Refuse any tag but the plain ones (``!!python/object``, ``!!binary``, ``!custom``)."""
+        allowed = node.tag in _ALLOWED_SCALAR_TAGS
+        if not isinstance(node, ScalarNode):
+            allowed = node.tag == _ALLOWED_TAGS.get(type(node))
+        if allowed:
+            return
+        shown = "!!" + node.tag.removeprefix(_TAG) if node.tag.startswith(_TAG) else node.tag
+        line = node.start_mark.line + 1
+        raise SpecError(
+            f"YAML tags such as !!python/... are not allowed: found {shown!r} (line {line})",
+            where=Location(file=self.file, line=line),
+            hint=_TAG_HINT,
+        )
 
     def _duplicate(self, path: str, key: str, first: int, again: int) -> Issue:
         return Issue(

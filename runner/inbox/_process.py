@@ -35,7 +35,7 @@ import httpx
 import structlog
 
 from runner.campaign import NotifyTarget, load_campaign
-from runner.errors import ExitCode, RunnerError
+from runner.errors import ExitCode, RunnerError, SpecError
 from runner.execute import ExecSettings, RateBudget
 from runner.inbox._announce import announce
 from runner.inbox._approval import Approval, read_approval
@@ -109,6 +109,30 @@ class PassReport:
             self.moves.append((drop, stage))
             if _URGENCY[code] > _URGENCY[self.exit_code]:
                 self.exit_code = code
+
+
+def _confine(campaign_path: Path, folder: Path, env: Mapping[str, str] | None) -> None:
+    """Refuse a dropped campaign whose ``audience_root`` reaches outside its drop.
+
+    A drop is untrusted: it may read only the files dropped with it. ``audience_root``
+    widens the campaign's folder on purpose for campaigns kept in a repository; in a drop
+    it may only name a folder inside the drop. A campaign that does not load is left to
+    the preview, which reports it with every other problem.
+    """
+    try:
+        campaign = load_campaign(campaign_path, env=env, past_end_ok=True)
+    except RunnerError:
+        return
+    root, inside = campaign.audience_folder, folder.resolve()
+    if campaign.audience_root is None or root.is_relative_to(inside):
+        return
+    raise SpecError(
+        f"audience_root {campaign.audience_root!r} reaches outside the drop folder: a dropped "
+        "campaign may only read the spreadsheets dropped with it",
+        where=campaign.location("audience_root"),
+        hint="Remove audience_root and put the spreadsheets in the drop folder next to the "
+        "campaign file.",
+    )
 
 
 def _problems(err: RunnerError) -> list[ProblemView]:
@@ -271,6 +295,7 @@ class Processor:
 
     def _preview(self, drop: Drop, campaign_file: str, digest: str, note: str) -> None:
         try:
+            _confine(drop.folder / campaign_file, drop.folder, self.options.env)
             result = preview_campaign(
                 drop.folder / campaign_file, self.inbox.state_dir, env=self.options.env
             )

@@ -194,13 +194,15 @@ budget:
 # cm_code ({key_header}), cm_id (客户ID) or cm_source_code.
 audiences:
   {audience}:
-    file: {file}      # relative to this file: an .xlsx workbook, or a CSV saved by Excel
+    file: {file}      # in this file's folder: an .xlsx workbook, or a CSV saved by Excel
     sheet: {sheet}                # the sheet's name (or 0 for the first sheet)
     header_row: {header_row}             # the row of the headers; rows above it (notes) are skipped
     key: {key}              # the column that identifies the customer (see above)
     columns:
 {columns}
     # encoding: auto          # CSV only: auto | utf-8 | gb18030
+    # formulas: cached        # XLSX only: use the values formulas last showed in Excel
+    #                         # (default: a formula cell in a mapped column is refused)
 
 # The vouchers to create. The key ({voucher}) is this voucher's identity for the runner:
 # once the voucher was created, changing its settings is refused (give new settings a

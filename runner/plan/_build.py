@@ -26,6 +26,7 @@ from runner.plan._checks import (
     wire_problems,
 )
 from runner.plan._expand import GrantLine, combine, explode_jobs, select_line
+from runner.plan._files import audience_file_problems, locate_file_problems
 from runner.plan._ids import fingerprint, plan_hash
 from runner.plan._model import Plan, PlannedVoucher
 from runner.sheets import AudienceTable, check_not_empty, read_audience
@@ -70,6 +71,10 @@ def read_audiences(campaign: Campaign) -> tuple[dict[str, AudienceTable], list[P
     audiences: dict[str, AudienceTable] = {}
     problems: list[Problem] = []
     for name, spec in campaign.audiences.items():
+        outside = audience_file_problems(campaign, name, spec)
+        if outside:
+            problems += outside
+            continue
         try:
             table = read_audience(
                 name,
@@ -80,9 +85,10 @@ def read_audiences(campaign: Campaign) -> tuple[dict[str, AudienceTable], list[P
                 encoding=spec.encoding,
                 yaml_path=f"audiences.{name}",
                 header_row=spec.header_row,
+                formulas=spec.formulas,
             )
         except InputError as err:
-            problems += err.problems()
+            problems += locate_file_problems(err.problems(), campaign, name, spec)
             continue
         empty = check_not_empty(table)
         problems += empty
@@ -113,6 +119,7 @@ def _assemble(
     work.warnings += [
         f"audience {name!r} is read and checked, but no grant uses it" for name in _unused(campaign)
     ]
+    work.warnings += [_sheet_note(table) for table in audiences.values() if table.skipped_sheets]
     _select(campaign, audiences, failed, work)
     rows = combine(work.lines)
     counts = voucher_counts(rows)
@@ -203,6 +210,15 @@ def _hashed(vouchers: list[PlannedVoucher]) -> dict[str, str]:
     """What the plan hash covers of each voucher: its fingerprint, and ``finished: true``
     (so ``--plan-hash`` refuses a voucher finished after the approval)."""
     return {v.key: v.fingerprint + (":finished" if v.finished else "") for v in vouchers}
+
+
+def _sheet_note(table: AudienceTable) -> str:
+    """What the preview says when hidden sheets were passed over to read an audience."""
+    hidden = ", ".join(repr(name) for name in table.skipped_sheets)
+    return (
+        f"audience {table.name!r}: read sheet {table.sheet!r} of {table.path.name}, the first "
+        f"visible sheet (hidden sheet(s) {hidden} skipped); set `sheet` to read another"
+    )
 
 
 def _unused(campaign: Campaign) -> list[str]:

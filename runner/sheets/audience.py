@@ -20,6 +20,7 @@ import polars as pl
 
 from runner.errors import InvalidInput, Location, Problem
 from runner.keys import KEY_KINDS, KeyKind
+from runner.sheets.cellchecks import FormulaPolicy, check_cell_kinds, check_formulas
 from runner.sheets.checks import (
     QUANTITY_PATTERN,
     IdCell,
@@ -28,8 +29,8 @@ from runner.sheets.checks import (
     resolve_columns,
 )
 from runner.sheets.csvfile import read_csv_grid
+from runner.sheets.filekind import file_kind
 from runner.sheets.grid import RawGrid
-from runner.sheets.suffixes import CSV_SUFFIXES, XLS_SUFFIXES, XLSX_SUFFIXES
 from runner.sheets.text import WHITESPACE, Encoding, trim_expr
 from runner.sheets.xlsxfile import read_xlsx_grid
 
@@ -46,9 +47,6 @@ __all__ = [
 ID_KINDS: frozenset[str] = frozenset(KEY_KINDS)
 ROW = "_row"
 
-_ZIP_MAGIC = b"PK\x03\x04"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
-
 
 @dataclass(frozen=True)
 class AudienceTable:
@@ -60,7 +58,8 @@ class AudienceTable:
     ``_row`` (pl.Int64), the row as Excel shows it or the CSV line. Every cell is trimmed
     and an empty cell is null; rows with no value at all are dropped. ``columns`` maps
     our name to the header text in the file. ``header_row`` is the row the header was
-    found on (Excel's row, or the CSV line).
+    found on (Excel's row, or the CSV line). ``skipped_sheets`` names the hidden sheets
+    passed over to read the first visible one (XLSX without ``sheet``).
     """
 
     name: str
@@ -71,6 +70,7 @@ class AudienceTable:
     columns: Mapping[str, str]
     encoding: str | None
     header_row: int = 1
+    skipped_sheets: tuple[str, ...] = ()
 
 
 def read_audience(
@@ -83,11 +83,14 @@ def read_audience(
     encoding: Encoding = "auto",
     yaml_path: str | None = None,
     header_row: int = 1,
+    formulas: FormulaPolicy = "refuse",
 ) -> AudienceTable:
     """Read and check one audience file; raise one InvalidInput listing every problem.
 
     ``columns`` maps our names to header texts and must map ``key``. ``sheet`` is a sheet
-    name or 0-based index (XLSX only; default: the first sheet). ``header_row`` is the
+    name or 0-based index (XLSX only; default: the first visible sheet). ``formulas``
+    (XLSX): ``refuse`` formula cells in the mapped columns, or use their ``cached``
+    values (see :mod:`runner.sheets.cellchecks`). ``header_row`` is the
     1-based row (the CSV line) where the header is looked for: the rows above it are
     skipped. ``yaml_path`` is the campaign key of this audience (e.g. ``audiences.east``);
     problems about the campaign's settings name ``<yaml_path>.columns.<name>``,
@@ -109,13 +112,24 @@ def read_audience(
     )
     problems = grid.problems + problems
     at = Location(file=file, sheet=grid.sheet)
+    names = _column_names(grid.header)
+    mapped = {names.index(column): column for column in found.values()}
+    problems += check_formulas(grid, mapped, formulas, file)
     frame, id_problems = _check_ids(frame, grid, found, key, at)
     problems += id_problems
     if problems:
         raise InvalidInput(problems, source=file)
     frame = frame.with_columns(pl.col(column).alias(ours) for ours, column in found.items())
     return AudienceTable(
-        name, path, grid.sheet, key, frame, dict(found), grid.encoding, grid.header_row
+        name,
+        path,
+        grid.sheet,
+        key,
+        frame,
+        dict(found),
+        grid.encoding,
+        grid.header_row,
+        grid.skipped,
     )
 
 
@@ -175,7 +189,7 @@ def _read_grid(
     """Check the arguments, then read the file with the reader its format needs."""
     file = str(path)
     settings = _check_settings(key, columns, yaml_path, file)
-    kind, problem = _kind(path)
+    kind, problem = file_kind(path)
     if problem is not None:
         settings.append(problem)
     elif kind == "csv" and sheet is not None:
@@ -217,30 +231,6 @@ def _check_settings(
     return problems
 
 
-def _kind(path: Path) -> tuple[str, Problem | None]:
-    """ "csv" or "xlsx" by suffix (or by content), or a problem saying why the file won't do."""
-    where = Location(file=str(path))
-    try:
-        with path.open("rb") as handle:
-            magic = handle.read(4)
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        return "", Problem(f"cannot read the file: {reason}", where, _PATH_HINT)
-    suffix = path.suffix.lower()
-    if suffix in XLSX_SUFFIXES or (suffix not in CSV_SUFFIXES and magic == _ZIP_MAGIC):
-        return "xlsx", None
-    if suffix in CSV_SUFFIXES:
-        return "csv", None
-    if magic == _OLE_MAGIC or suffix in XLS_SUFFIXES:
-        return "", Problem("the file is an old .xls workbook", where, _XLS_HINT)
-    return "", Problem(f"unsupported file type {suffix or '(none)'!r}", where, _TYPE_HINT)
-
-
-_PATH_HINT = "Check the audience's `file` (relative to the campaign file), and run again."
-_XLS_HINT = "Open it in Excel and save it as 'Excel Workbook (*.xlsx)', and run again."
-_TYPE_HINT = "Use a .xlsx workbook or a .csv file (UTF-8 or GB18030), and run again."
-
-
 def _column_names(header: list[str | None]) -> list[str]:
     """Unique column names: the header text, column_N when empty, NAME_duplicated_K repeats."""
     names: list[str] = []
@@ -273,17 +263,26 @@ def _check_ids(
     key: str,
     at: Location,
 ) -> tuple[pl.DataFrame, list[Problem]]:
-    """Check every id column (the key and any cm_* column): damage, then missing and repeats."""
+    """Check every id column (the key and any cm_* column): how the XLSX stores its cells
+    (dates, numeric codes), damage and bad characters, then missing and repeated keys."""
     names = _column_names(grid.header)
     problems: list[Problem] = []
     id_columns = {column: ours for ours, column in found.items() if ours in ID_KINDS}
     if key in found:
         id_columns[found[key]] = key
     for column, ours in id_columns.items():
-        numbers = grid.numbers.get(names.index(column), {})
+        position = names.index(column)
         column_at = Location(at.file, at.sheet, column=column)
+        stored, stored_problems = check_cell_kinds(grid, position, ours, column_at)
         frame, found_problems = check_id_column(
-            frame, column, ROW, numbers, column_at, key=key if ours == key else None
+            frame,
+            column,
+            ROW,
+            grid.numbers.get(position, {}),
+            column_at,
+            key=key if ours == key else None,
+            kind=ours,
+            skip=stored,
         )
-        problems += found_problems
+        problems += stored_problems + found_problems
     return frame, problems

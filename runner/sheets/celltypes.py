@@ -1,47 +1,53 @@
-"""What the cell values of an XLSX sheet really are, read from the workbook's XML.
+"""What the cells of an XLSX sheet really are, read from the workbook's XML.
 
 calamine (through fastexcel) renders every cell as text, but it cannot say whether a cell
-was stored as text or as a number, nor on which Excel row its range starts. Both matter:
-an id that Excel stored as a number has already lost digits, and problems must name rows
-as Excel shows them. This module walks the sheet's XML once (standard library only) and
-returns, for the columns asked about, the raw value of every numeric cell, plus the first
-and last row that hold a value.
+was stored as text or as a number, shown as a date, computed by a formula, or on which
+Excel row its range starts. All of it matters: an id that Excel stored as a number has
+already lost digits (or leading zeros), a date shows a day count, a formula's value is
+whatever the program that saved the file cached, and problems must name rows as Excel
+shows them. This module walks the sheet's XML once (standard library only) and returns,
+per column, the raw value of every numeric cell (those shown as dates apart), every
+formula (with its cached value, if any) and every error cell, plus the first and last
+row that hold a value.
 """
 
 from __future__ import annotations
 
-import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 from xml.etree import ElementTree
 
-__all__ = ["SheetCells", "XlsxLayoutError", "column_index", "scan_sheet"]
+from runner.sheets.workbook import XlsxLayoutError, date_styles, sheet_part
 
-_RELS_TYPE_DOCUMENT = "/officeDocument"
-_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-_STRICT_REL_ID = "{http://purl.oclc.org/ooxml/officeDocument/relationships}id"
+__all__ = ["SheetCells", "XlsxLayoutError", "cell_name", "column_index", "scan_sheet"]
+
 _CELL_REF = re.compile(r"([A-Z]+)(\d+)")
 _NUMERIC_TYPES = frozenset({None, "n"})
 
-
-class XlsxLayoutError(ValueError):
-    """The workbook's XML is not laid out as the Office Open XML standard says."""
+#: ``{0-based absolute column (A = 0): {excel_row: value}}``
+Cells = dict[int, dict[int, str]]
 
 
 @dataclass(frozen=True)
 class SheetCells:
-    """Rows holding values (1-based, as Excel shows them) and the numeric cells found.
+    """Rows holding values (1-based, as Excel shows them) and the cells of note found.
 
-    ``numbers`` maps a 0-based absolute column (A = 0) to ``{excel_row: raw value}``.
+    Each map goes from a 0-based absolute column (A = 0) to ``{excel_row: value}``:
+    ``numbers`` the raw value of cells stored as numbers (not shown as dates), ``dates``
+    the raw value of numeric cells shown as a date or time, ``formulas`` the cached value
+    of formula cells (None when the file holds none), ``errors`` error cells (``#N/A``).
     """
 
     first_row: int | None
     last_row: int | None
-    numbers: dict[int, dict[int, str]] = field(default_factory=dict)
+    numbers: Cells = field(default_factory=dict)
+    dates: Cells = field(default_factory=dict)
+    formulas: dict[int, dict[int, str | None]] = field(default_factory=dict)
+    errors: Cells = field(default_factory=dict)
 
 
 def column_index(letters: str) -> int:
@@ -52,14 +58,25 @@ def column_index(letters: str) -> int:
     return index - 1
 
 
-def scan_sheet(path: Path, sheet_name: str, columns: set[int]) -> SheetCells:
-    """Scan the sheet named ``sheet_name`` for value rows and numeric cells in ``columns``."""
+def cell_name(column: int, row: int) -> str:
+    """The Excel name of a cell from its 0-based column and 1-based row: (1, 7) → B7."""
+    letters = ""
+    column += 1
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return f"{letters}{row}"
+
+
+def scan_sheet(path: Path, sheet_name: str, columns: Set[int]) -> SheetCells:
+    """Scan the sheet named ``sheet_name`` for value rows and cells of note in ``columns``."""
     try:
         with zipfile.ZipFile(path) as archive:
-            part = _sheet_part(archive, sheet_name)
+            part = sheet_part(archive, sheet_name)
+            dated = date_styles(archive)
             with archive.open(part) as stream:
-                return _scan(stream, columns)
-    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError) as exc:
+                return _scan(stream, columns, dated)
+    except (KeyError, ValueError, zipfile.BadZipFile, ElementTree.ParseError) as exc:
         raise XlsxLayoutError(str(exc)) from None
 
 
@@ -67,43 +84,38 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
-def _children(element: ElementTree.Element, name: str) -> Iterator[ElementTree.Element]:
-    return (child for child in element if _local(child.tag) == name)
+class _Scan:
+    """The state of one walk over a sheet's rows."""
+
+    def __init__(self, columns: Set[int], dated: frozenset[int]) -> None:
+        self.columns = columns
+        self.dated = dated
+        self.first: int | None = None
+        self.last: int | None = None
+        self.found = SheetCells(None, None)
+
+    def cell(self, element: ElementTree.Element, row: int, col: int) -> None:
+        value, formula = _contents(element)
+        if value is not None:
+            self.first = row if self.first is None else self.first
+            self.last = row
+        if col not in self.columns:
+            return
+        kind = element.get("t")
+        if formula:
+            self.found.formulas.setdefault(col, {})[row] = value
+        if value is None:
+            return
+        if kind == "e":
+            self.found.errors.setdefault(col, {})[row] = value
+        elif kind == "d" or (kind in _NUMERIC_TYPES and _style(element) in self.dated):
+            self.found.dates.setdefault(col, {})[row] = value
+        elif kind in _NUMERIC_TYPES:
+            self.found.numbers.setdefault(col, {})[row] = value
 
 
-def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str:
-    """The zip member that holds the sheet's cells, found through the relationship parts."""
-    workbook = _target(archive, "_rels/.rels", _RELS_TYPE_DOCUMENT, by="type")
-    root = ElementTree.fromstring(archive.read(workbook))
-    rel_id = None
-    for sheets in _children(root, "sheets"):
-        for sheet in _children(sheets, "sheet"):
-            if sheet.get("name") == sheet_name:
-                rel_id = sheet.get(_REL_ID) or sheet.get(_STRICT_REL_ID)
-    if rel_id is None:
-        raise XlsxLayoutError(f"sheet {sheet_name!r} is not listed in {workbook}")
-    folder, name = posixpath.split(workbook)
-    rels = posixpath.join(folder, "_rels", name + ".rels")
-    return _target(archive, rels, rel_id, by="id", base=folder)
-
-
-def _target(archive: zipfile.ZipFile, rels: str, wanted: str, *, by: str, base: str = "") -> str:
-    """The target of the relationship in ``rels`` whose Id is, or whose Type ends with, wanted."""
-    root = ElementTree.fromstring(archive.read(rels))
-    for rel in _children(root, "Relationship"):
-        matches = rel.get("Id") == wanted if by == "id" else rel.get("Type", "").endswith(wanted)
-        if matches:
-            target = rel.get("Target", "")
-            if target.startswith("/"):
-                return target.lstrip("/")
-            return posixpath.normpath(posixpath.join(base, target))
-    raise XlsxLayoutError(f"no relationship {wanted!r} in {rels}")
-
-
-def _scan(stream: IO[bytes], columns: set[int]) -> SheetCells:
-    first: int | None = None
-    last: int | None = None
-    numbers: dict[int, dict[int, str]] = {}
+def _scan(stream: IO[bytes], columns: Set[int], dated: frozenset[int]) -> SheetCells:
+    scan = _Scan(columns, dated)
     row, col = 0, -1
     for event, element in ElementTree.iterparse(stream, events=("start", "end")):
         name = _local(element.tag)
@@ -112,16 +124,18 @@ def _scan(stream: IO[bytes], columns: set[int]) -> SheetCells:
             col = -1
         elif event == "end" and name == "c":
             col = _cell_column(element.get("r"), col)
-            value = _value(element)
-            if value is None:
-                continue
-            first = row if first is None else first
-            last = row
-            if col in columns and element.get("t") in _NUMERIC_TYPES:
-                numbers.setdefault(col, {})[row] = value
+            scan.cell(element, row, col)
         elif event == "end" and name == "row":
             element.clear()
-    return SheetCells(first, last, numbers)
+    found = scan.found
+    return SheetCells(
+        scan.first, scan.last, found.numbers, found.dates, found.formulas, found.errors
+    )
+
+
+def _style(cell: ElementTree.Element) -> int:
+    text = cell.get("s")
+    return int(text) if text and text.isdigit() else 0
 
 
 def _cell_column(ref: str | None, previous: int) -> int:
@@ -133,12 +147,17 @@ def _cell_column(ref: str | None, previous: int) -> int:
     return previous + 1
 
 
-def _value(cell: ElementTree.Element) -> str | None:
-    """The stored value of a cell (``<v>`` or inline string), None for a cell without one."""
+def _contents(cell: ElementTree.Element) -> tuple[str | None, bool]:
+    """The stored value of a cell (``<v>`` or inline string; None without one), and whether
+    the cell holds a formula (``<f>``)."""
+    value: str | None = None
+    formula = False
     for child in cell:
         name = _local(child.tag)
-        if name == "v":
-            return child.text or ""
-        if name == "is":
-            return "".join(t.text or "" for t in child.iter() if _local(t.tag) == "t")
-    return None
+        if name == "f":
+            formula = True
+        elif name == "v":
+            value = child.text or ""
+        elif name == "is":
+            value = "".join(t.text or "" for t in child.iter() if _local(t.tag) == "t")
+    return value, formula

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
 import polars as pl
 
 from runner.errors import Location, Problem
+from runner.sheets.idchars import check_id_text
 from runner.sheets.text import BOM, WHITESPACE, damaged_expr, looks_damaged
 
 __all__ = [
@@ -225,32 +226,43 @@ def check_id_column(
     at: Location,
     *,
     key: str | None = None,
+    kind: str | None = None,
+    skip: Set[int] = frozenset(),
 ) -> tuple[pl.DataFrame, list[Problem]]:
-    """Check one id column of *frame* (``row`` holds the row numbers): damaged ids, and
-    for the key (``key`` = its kind) empty cells and repeated values.
+    """Check one id column of *frame* (``row`` holds the row numbers): damaged ids, bad
+    characters (:func:`~runner.sheets.idchars.check_id_text`; ``kind`` ``cm_id`` allows
+    digits only), and for the key (``key`` = its kind) empty cells and repeated values.
 
-    ``numbers`` maps rows to the raw value of cells an XLSX stores as numbers. Returns
-    *frame* with those cells as integer text where they still hold an exact id (see
-    :func:`fix_numeric_ids`) and the problems, exactly as the per-cell checks report them.
+    ``numbers`` maps rows to the raw value of cells an XLSX stores as numbers. ``skip``
+    holds rows whose cell was reported already (e.g. a date): no other check looks at
+    them. Returns *frame* with numeric cells as integer text where they still hold an
+    exact id (see :func:`fix_numeric_ids`) and the problems, exactly as the per-cell
+    checks report them.
     """
+    numbers = {r: raw for r, raw in numbers.items() if r not in skip}
     numeric = frame.filter(pl.col(row).is_in(list(numbers))) if numbers else frame.clear()
     cells = [IdCell(r, text, numbers[r]) for r, text in numeric.select(row, column).iter_rows()]
     fixed = {cell.row: text for cell, text in zip(cells, fix_numeric_ids(cells), strict=True)}
-    suspects = frame.filter(~pl.col(row).is_in(list(fixed)) & damaged_expr(column))
+    seen = list(fixed) + list(skip)
+    suspects = frame.filter(~pl.col(row).is_in(seen) & damaged_expr(column))
     cells += [IdCell(r, text) for r, text in suspects.select(row, column).iter_rows()]
     cells.sort(key=lambda cell: cell.row)
     damaged, problems = check_damaged_ids(cells, at)
-    empty = frame.filter(pl.col(column).is_null()).get_column(row).to_list()
     if fixed:
         frame = frame.with_columns(
             pl.col(row)
             .replace_strict(fixed, default=pl.col(column), return_dtype=pl.String)
             .alias(column)
         )
+    bad, text_problems = check_id_text(
+        frame, column, row, at, digits_only=kind == "cm_id", skip=damaged | set(skip)
+    )
+    problems += text_problems
     if key is None:
         return frame, problems
+    empty = frame.filter(pl.col(column).is_null()).get_column(row).to_list()
     problems += check_missing_keys([IdCell(r, None) for r in empty], key, at)
-    problems += _repeated(frame, column, row, damaged, at)
+    problems += _repeated(frame, column, row, damaged | bad | set(skip), at)
     return frame, problems
 
 

@@ -30,7 +30,11 @@ class RawGrid:
     after the header, untrimmed. ``rows[i]`` is the row number as the user sees it for
     ``body`` row ``i`` (Excel's row, or the CSV line). ``numbers`` maps a grid column
     position to ``{row: raw value}`` for the cells that an XLSX stores as numbers (empty
-    for CSV). ``problems`` are non-fatal findings of the reader itself.
+    for CSV). ``dates``, ``formulas`` and ``errors`` are the same for cells shown as
+    dates, formula cells (their cached value, None without one) and error cells;
+    ``absolute`` maps a grid column position to its 0-based sheet column (A = 0), to name
+    cells (XLSX only). ``skipped`` names the hidden sheets passed over to reach the first
+    visible one. ``problems`` are non-fatal findings of the reader itself.
     """
 
     header: list[str | None]
@@ -40,6 +44,11 @@ class RawGrid:
     sheet: str | None = None
     encoding: str | None = None
     numbers: dict[int, dict[int, str]] = field(default_factory=dict)
+    dates: dict[int, dict[int, str]] = field(default_factory=dict)
+    formulas: dict[int, dict[int, str | None]] = field(default_factory=dict)
+    errors: dict[int, dict[int, str]] = field(default_factory=dict)
+    absolute: Sequence[int] = ()
+    skipped: tuple[str, ...] = ()
     problems: list[Problem] = field(default_factory=list)
 
 

@@ -102,16 +102,24 @@ def decode(data: bytes, encoding: Encoding) -> Decoded:
         return Decoded(_strict(data, "utf-8"), "utf-8")
     try:
         return Decoded(data.decode("utf-8"), "utf-8")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        as_utf8 = exc.start
     try:
         return Decoded(data.decode("gb18030").removeprefix(BOM), "gb18030")
     except UnicodeDecodeError as exc:
-        raise DecodeFailure(
-            "the file is neither UTF-8 nor GB18030/GBK text",
-            "Save it as 'CSV UTF-8 (Comma delimited)' and run again.",
-            line=data.count(b"\n", 0, exc.start) + 1,
-        ) from None
+        as_gb = exc.start
+    # The encoding the file was written in reads further before it fails: a UTF-8 file
+    # with one bad byte fails as GB18030 at its first Chinese character, and the other
+    # way round. The line of the farther failure is where the bad byte is.
+    codec, start = ("UTF-8", as_utf8) if as_utf8 >= as_gb else ("GB18030/GBK", as_gb)
+    line = data.count(b"\n", 0, start) + 1
+    raise DecodeFailure(
+        f"the file is neither UTF-8 nor GB18030/GBK text: it reads as {codec} up to line "
+        f"{line}, where byte 0x{data[start]:02X} cannot be decoded",
+        "Fix or delete that line (or save the file again as 'CSV UTF-8 (Comma delimited)'), "
+        "and run again.",
+        line=line,
+    )
 
 
 def _strict(data: bytes, codec: str) -> str:

@@ -1,24 +1,34 @@
 """Reading one sheet of an XLSX workbook into a :class:`RawGrid`.
 
 Values come from fastexcel (calamine), every cell as text. The sheet's XML is scanned
-once more (``celltypes``) to learn which cells are stored as numbers and on which Excel
-row the data starts, so that row numbers match what Excel shows. The header is the first
-row with a value at or below ``header_row``; the rows above it (notes) are skipped.
+once more (``celltypes``) to learn which cells are stored as numbers, shown as dates or
+computed by formulas, and on which Excel row the data starts, so that row numbers match
+what Excel shows. The header is the first row with a value at or below ``header_row``;
+the rows above it (notes) are skipped.
+
+Without a ``sheet`` the first *visible* sheet is read: the one Excel opens on and a
+person checked. A hidden sheet before it (an old list, a lookup table) is passed over and
+named in ``RawGrid.skipped``, so that the plan can say which sheet it read.
 """
 
 from __future__ import annotations
 
 import difflib
+import zipfile
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
+from xml.etree import ElementTree
 
 import fastexcel
 
 from runner.errors import InvalidInput, Location, Problem
 from runner.sheets.celltypes import XlsxLayoutError, scan_sheet
 from runner.sheets.grid import RawGrid, header_beyond_data, is_blank
+from runner.sheets.workbook import SheetEntry, list_sheets
 
 __all__ = ["read_xlsx_grid"]
+
+_V = TypeVar("_V")
 
 _RESAVE_HINT = "Open it in Excel, save it again as 'Excel Workbook (*.xlsx)', and run again."
 
@@ -35,7 +45,8 @@ def read_xlsx_grid(
         reader = fastexcel.read_excel(file)
     except fastexcel.FastExcelError as exc:
         _fail(file, None, f"cannot open the workbook: {_first_line(exc)}", _RESAVE_HINT)
-    name = _resolve_sheet(file, reader.sheet_names, sheet, yaml_path)
+    entries = _sheet_entries(path, reader.sheet_names)
+    name, skipped = _resolve_sheet(file, entries, sheet, yaml_path)
     try:
         loaded = reader.load_sheet(name, header_row=None, dtypes="string")
         frame = loaded.to_polars()
@@ -64,25 +75,54 @@ def read_xlsx_grid(
         rows=list(range(first + at + 1, first + at + 1 + body.height)),
         header_row=first + at,
         sheet=name,
-        numbers={
-            pos: cells.numbers[col] for pos, col in enumerate(absolute) if col in cells.numbers
-        },
+        numbers=_by_position(cells.numbers, absolute),
+        dates=_by_position(cells.dates, absolute),
+        formulas=_by_position(cells.formulas, absolute),
+        errors=_by_position(cells.errors, absolute),
+        absolute=absolute,
+        skipped=skipped,
     )
 
 
+def _by_position(found: dict[int, _V], absolute: list[int]) -> dict[int, _V]:
+    """A map keyed by absolute sheet column, keyed by the grid's column position instead."""
+    return {pos: found[col] for pos, col in enumerate(absolute) if col in found}
+
+
 _EMPTY_HINT = "Put the column headers on the first row and one customer per row below them."
+_HIDDEN_HINT = (
+    "Unhide the sheet that holds the customers (right-click a tab → Unhide), or name it "
+    "with the audience's `sheet`, and run again."
+)
+
+
+def _sheet_entries(path: Path, names: list[str]) -> list[SheetEntry]:
+    """The sheets with their visibility (all visible if the workbook's XML cannot say)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = list_sheets(archive)
+    except (KeyError, ValueError, zipfile.BadZipFile, ElementTree.ParseError):
+        entries = []
+    if [e.name for e in entries] != names:
+        return [SheetEntry(name, True, None) for name in names]
+    return entries
 
 
 def _resolve_sheet(
-    file: str, names: list[str], sheet: str | int | None, yaml_path: str | None
-) -> str:
-    """The sheet's name: by name, by 0-based index, or the first sheet when not given."""
+    file: str, entries: list[SheetEntry], sheet: str | int | None, yaml_path: str | None
+) -> tuple[str, tuple[str, ...]]:
+    """The sheet's name: by name, by 0-based index, or the first visible sheet when not
+    given; and the hidden sheets passed over to reach it."""
+    names = [entry.name for entry in entries]
     if sheet is None:
-        sheet = 0
+        visible = [n for n, entry in enumerate(entries) if entry.visible]
+        if visible:
+            return names[visible[0]], tuple(names[: visible[0]])
+        _fail(file, None, "every sheet of the workbook is hidden", _HIDDEN_HINT)
     if isinstance(sheet, int) and 0 <= sheet < len(names):
-        return names[sheet]
+        return names[sheet], ()
     if isinstance(sheet, str) and sheet in names:
-        return sheet
+        return sheet, ()
     existing = ", ".join(repr(n) for n in names) or "none"
     close = difflib.get_close_matches(str(sheet), names, n=1)
     hint = f"Did you mean {close[0]!r}? " if close else ""

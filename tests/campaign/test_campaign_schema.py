@@ -10,7 +10,17 @@ import pytest
 from runner.campaign import json_schema
 from runner.cli import main
 
-TOP_LEVEL = {"campaign", "api", "budget", "audiences", "vouchers", "grants", "state_dir", "notify"}
+TOP_LEVEL = {
+    "campaign",
+    "api",
+    "budget",
+    "audience_root",
+    "audiences",
+    "vouchers",
+    "grants",
+    "state_dir",
+    "notify",
+}
 
 
 def walk(node: Any) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -75,10 +76,12 @@ def audience(file: Path, *, key: str = "cm_code") -> dict[str, Any]:
     return {"file": str(file), "key": key, "columns": {**columns, "qty": QTY}}
 
 
-def east_audience() -> dict[str, Any]:
-    """The east sample spreadsheet as an audience (40 customers, 75 grants by qty)."""
+def east_audience(folder: Path) -> dict[str, Any]:
+    """The east sample spreadsheet, copied into the campaign's ``folder`` (audience files
+    must be inside it), as an audience (40 customers, 75 grants by qty)."""
+    shutil.copyfile(EAST_XLSX, folder / EAST_XLSX.name)
     return {
-        "file": str(EAST_XLSX),
+        "file": EAST_XLSX.name,
         "sheet": "客户",
         "key": "cm_code",
         "columns": {

@@ -62,7 +62,7 @@ def _two_voucher_campaign(tmp_path: Path, **api: Any) -> Path:
     by_id = write_audience(tmp_path / "by_id.csv", _extra_customers(0, 30))
     return write_campaign(
         tmp_path / "campaign.yaml",
-        audiences={"east": east_audience(), "more": audience(by_id, key="cm_id")},
+        audiences={"east": east_audience(tmp_path), "more": audience(by_id, key="cm_id")},
         vouchers={"ten-off": voucher("满100减10"), "five-off": voucher("满100减5", money="5.00")},
         grants=[
             {"voucher": "ten-off", "audience": "east", "quantity": "qty"},

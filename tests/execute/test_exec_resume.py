@@ -156,7 +156,7 @@ def test_second_run_after_success_makes_no_grant_calls(tmp_path: Path) -> None:
     """A rerun of a finished campaign sends no create and no grant, verifies, and exits 0."""
     campaign = write_campaign(
         tmp_path / "campaign.yaml",
-        audiences={"east": east_audience()},
+        audiences={"east": east_audience(tmp_path)},
         vouchers={"ten-off": voucher("满100减10")},
         grants=[{"voucher": "ten-off", "audience": "east", "quantity": "qty"}],
     )

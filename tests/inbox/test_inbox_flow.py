@@ -101,6 +101,28 @@ def test_a_broken_drop_is_rejected_with_located_problems(
     assert made.report.exit_code == ExitCode.INVALID
 
 
+def test_a_drop_whose_audience_root_leaves_the_drop_is_rejected(
+    inbox: Inbox, server: SandboxServer
+) -> None:
+    """audience_root pointing above a drop is refused at its line; nothing is read or sent."""
+    secret = inbox.root.parent / "outside.csv"
+    secret.write_text("cm_id\n1\n", encoding="utf-8")
+    folder = make_drop(inbox.root, "reach", settled=False)
+    text = (folder / "campaign.yaml").read_text(encoding="utf-8")
+    (folder / "campaign.yaml").write_text("audience_root: ../../..\n" + text, encoding="utf-8")
+    age(folder)
+    made = processor(inbox, server)
+    one_pass(made)
+    rejected = inbox.folder("rejected") / "reach"
+    status = status_of(rejected)
+    assert [p.where.get("yaml_path") for p in status.problems] == ["audience_root"]
+    assert status.problems[0].where.get("line") == 1
+    assert "outside the drop folder" in status.problems[0].message
+    assert not (rejected / "preview.md").exists()
+    assert made.report.exit_code == ExitCode.INVALID
+    assert inspect(server.base_url)["vouchers"] == []
+
+
 def test_a_drop_without_one_campaign_file_is_rejected(inbox: Inbox, server: SandboxServer) -> None:
     """A folder with two YAML files is rejected and says which it found."""
     folder = make_drop(inbox.root, "two", settled=False)

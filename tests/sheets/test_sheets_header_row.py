@@ -76,12 +76,13 @@ def test_xlsx_note_row_is_skipped_and_rows_keep_excel_numbers(tmp_path: Path) ->
 
 
 def test_xlsx_error_below_the_notes_names_the_excel_row(tmp_path: Path) -> None:
-    """An id Excel stored as a float on row 4 is reported at row 4 of the sheet."""
+    """A code Excel stored as a number on row 4 is reported at row 4, cell A4, of the sheet."""
     rows: list[list[Cell]] = [NOTES, HEADER, ["C1", 1], [6.85608e18, 1]]
     with pytest.raises(InvalidInput) as excinfo:
         read(write_xlsx(tmp_path / "a.xlsx", {"客户": rows}), 2)
-    (problem,) = only(problems_of(excinfo), "damaged")
-    assert "e.g. row 4" in problem.message
+    (problem,) = only(problems_of(excinfo), "as the number")
+    assert problem.where.row == 4
+    assert "cell A4 " in problem.message
 
 
 def test_xlsx_sheet_starting_lower_counts_header_row_from_excel_row_1(tmp_path: Path) -> None:
