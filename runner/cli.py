@@ -79,6 +79,7 @@ def _stamped(exc: BaseException) -> dict[str, Any]:
 
 
 def _render_error(err: RunnerError, json_mode: bool) -> None:
+    redactor = logs.current_redactor()  # no secret is meant to be in an error: in case
     if json_mode:
         report = ErrorReport(
             **_stamped(err),
@@ -87,24 +88,34 @@ def _render_error(err: RunnerError, json_mode: bool) -> None:
             message=err.message,
             problems=[ProblemView.model_validate(p.as_dict()) for p in err.problems()],
         )
-        click.echo(to_json(report), err=True)
+        click.echo(redactor.text(to_json(report)), err=True)
         return
-    click.secho(f"error: {err.message}", fg="red", err=True)
+
+    def say(text: str) -> None:
+        click.echo(redactor.text(text), err=True)
+
+    click.secho(f"error: {redactor.text(err.message)}", fg="red", err=True)
     problems = err.problems()
     if len(problems) == 1 and problems[0].message == err.message:
         where, hint = problems[0].where, problems[0].hint
         if str(where):
-            click.echo(f"  at {where}", err=True)
+            say(f"  at {where}")
         if hint:
-            click.echo(f"  → {hint}", err=True)
+            say(f"  → {hint}")
         return
     for problem in problems:
-        click.echo("  - " + str(problem).replace("\n", "\n    "), err=True)
+        say("  - " + str(problem).replace("\n", "\n    "))
 
 
 def _render_crash(exc: Exception, json_mode: bool) -> None:
-    """A bug: say so, with the traceback to report (what the ledger recorded stays)."""
-    trace = "".join(traceback.format_exception(exc))
+    """A bug: say so, with the traceback to report (what the ledger recorded stays).
+
+    The traceback and the exception's text go through the logging redactor: a bug's
+    message may quote anything, the appkey included.
+    """
+    redactor = logs.current_redactor()
+    trace = redactor.text("".join(traceback.format_exception(exc)))
+    text = redactor.text(str(exc))
     hint = (
         "This is a bug in campaign-runner: please report it with the traceback. What the "
         "ledger recorded stays recorded; a rerun resumes where this one stopped."
@@ -114,14 +125,14 @@ def _render_crash(exc: Exception, json_mode: bool) -> None:
             **_stamped(exc),
             error=type(exc).__name__,
             exit_code=int(ExitCode.FAILED),
-            message=f"the runner crashed: {exc}",
+            message=f"the runner crashed: {text}",
             hint=hint,
             traceback=trace,
         )
-        click.echo(to_json(report), err=True)
+        click.echo(redactor.text(to_json(report)), err=True)
         return
     click.echo(trace, err=True, nl=False)
-    click.secho(f"error: the runner crashed: {type(exc).__name__}: {exc}", fg="red", err=True)
+    click.secho(f"error: the runner crashed: {type(exc).__name__}: {text}", fg="red", err=True)
     click.echo(f"  → {hint}", err=True)
 
 
@@ -173,6 +184,16 @@ def schema_command(output: str | None) -> None:
     click.echo(json.dumps(schema, ensure_ascii=False, indent=2))
 
 
+_insecure_opt = click.option(
+    api.INSECURE_HTTP_FLAG,
+    "insecure_http",
+    is_flag=True,
+    help="Accept a plain http:// OpenAPI address to another machine (unencrypted: only for "
+    f"a test server on a network you trust) [env {api.ENV_INSECURE_HTTP}=1]. http://127.0.0.1 "
+    "and http://localhost (the sandbox) need no flag; https is always verified.",
+)
+
+
 @cli.command("api")
 @click.argument("operation", type=click.Choice(api.OPERATIONS))
 @click.argument("payload", metavar="[JSON]", default="{}")
@@ -185,14 +206,17 @@ def schema_command(output: str | None) -> None:
     show_default=True,
     help="Seconds to wait for the answer.",
 )
-def api_command(operation: str, payload: str, base_url: str | None, timeout_s: float) -> int:
+@_insecure_opt
+def api_command(
+    operation: str, payload: str, base_url: str | None, timeout_s: float, insecure_http: bool
+) -> int:
     """Make ONE signed call to OPERATION with the JSON body and print its response_data.
 
-    Credentials come from WAIQIN_OPENID and WAIQIN_APPKEY. Nothing is retried and
-    paginated reads return just the page asked for.
+    Credentials come from WAIQIN_OPENID and WAIQIN_APPKEY (or WAIQIN_APPKEY_FILE). Nothing
+    is retried and paginated reads return just the page asked for.
     """
     body = api.parse_payload(payload)
-    credentials = api.Credentials.from_env(base_url=base_url)
+    credentials = api.Credentials.resolve(base_url=base_url, insecure_http=insecure_http)
     logs.use_redactor(credentials.redactor)
     data = asyncio.run(api.call_once(operation, body, credentials=credentials, timeout_s=timeout_s))
     click.echo(api.format_response(data))
@@ -268,6 +292,7 @@ def _launch(
     plan_hash: str | None,
     as_json: bool,
     retry: bool,
+    insecure_http: bool,
 ) -> int:
     from runner.ops.run import run_campaign
 
@@ -277,6 +302,7 @@ def _launch(
         plan_hash=plan_hash,
         confirm=_ask if _interactive() else None,
         retry_failed=retry,
+        insecure_http=insecure_http,
     )
     result = run_campaign(campaign_file, options)
     shown = hints.run_hints(result.exit_code, result.summary, campaign_file, state_dir)
@@ -290,15 +316,21 @@ def _launch(
 @click.option("--yes", is_flag=True, help="Launch without asking (needed without a terminal).")
 @click.option("--plan-hash", help="Refuse to run unless the plan still has this hash.")
 @_json_opt
+@_insecure_opt
 def run_command(
-    campaign_file: Path, state_dir: Path | None, yes: bool, plan_hash: str | None, as_json: bool
+    campaign_file: Path,
+    state_dir: Path | None,
+    yes: bool,
+    plan_hash: str | None,
+    as_json: bool,
+    insecure_http: bool,
 ) -> int:
     """Create the vouchers and grant them exactly once; safe to rerun at any time.
 
     Exit codes: 0 all done and verified, 1 some grants failed (see failures.csv),
     2 invalid input, 3 needs review, 4 environment (lock, API unreachable), 130 interrupted.
     """
-    return _launch(campaign_file, state_dir, yes, plan_hash, as_json, retry=False)
+    return _launch(campaign_file, state_dir, yes, plan_hash, as_json, False, insecure_http)
 
 
 @cli.command("retry-failed")
@@ -306,11 +338,12 @@ def run_command(
 @_state_dir_opt
 @click.option("--yes", is_flag=True, help="Launch without asking (needed without a terminal).")
 @_json_opt
+@_insecure_opt
 def retry_failed_command(
-    campaign_file: Path, state_dir: Path | None, yes: bool, as_json: bool
+    campaign_file: Path, state_dir: Path | None, yes: bool, as_json: bool, insecure_http: bool
 ) -> int:
     """Try again the grants (and vouchers) that failed for good, once the cause is fixed."""
-    return _launch(campaign_file, state_dir, yes, None, as_json, retry=True)
+    return _launch(campaign_file, state_dir, yes, None, as_json, True, insecure_http)
 
 
 @cli.command("status")
@@ -331,11 +364,15 @@ def status_command(campaign_file: Path, state_dir: Path | None, as_json: bool) -
 @_campaign_arg
 @_state_dir_opt
 @_json_opt
-def verify_command(campaign_file: Path, state_dir: Path | None, as_json: bool) -> int:
+@_insecure_opt
+def verify_command(
+    campaign_file: Path, state_dir: Path | None, as_json: bool, insecure_http: bool
+) -> int:
     """Compare the remote granted instances with the ledger, per customer (read-only)."""
     from runner.ops.verify import verify_campaign
 
-    result = verify_campaign(campaign_file, RunOptions(state_dir=state_dir))
+    options = RunOptions(state_dir=state_dir, insecure_http=insecure_http)
+    result = verify_campaign(campaign_file, options)
     shown = hints.verify_hints(result.summary, campaign_file, state_dir)
     console.print_summary(result.summary, as_json=as_json, hints=shown)
     return result.exit_code
@@ -365,6 +402,7 @@ def verify_command(campaign_file: Path, state_dir: Path | None, as_json: bool) -
     "[default: every mapped column but the customer key, name and quantity].",
 )
 @_json_opt
+@_insecure_opt
 def report_command(
     campaign_file: Path,
     state_dir: Path | None,
@@ -372,6 +410,7 @@ def report_command(
     formats: str,
     by: tuple[str, ...],
     as_json: bool,
+    insecure_http: bool,
 ) -> int:
     """Write the redemption report: granted, used, expired, orders and discount per
     voucher, audience and audience column, and per day (report.xlsx, report.html, CSV).
@@ -384,7 +423,10 @@ def report_command(
     from runner.report import print_report
 
     options = ReportOptions(
-        run=RunOptions(state_dir=state_dir), out=out, formats=parse_formats(formats), by=by
+        run=RunOptions(state_dir=state_dir, insecure_http=insecure_http),
+        out=out,
+        formats=parse_formats(formats),
+        by=by,
     )
     print_report(report_campaign(campaign_file, options), as_json=as_json)
     return ExitCode.OK
@@ -487,6 +529,7 @@ def demo_command(directory: Path, customers: int, audience: int, seed: int) -> i
     show_default=True,
     help="Drops of different campaigns run at the same time (one rate budget per tenant).",
 )
+@_insecure_opt
 def watch_command(
     inbox: Path,
     once: bool,
@@ -497,6 +540,7 @@ def watch_command(
     notify_urls: tuple[str, ...],
     notify_format: str,
     parallel: int,
+    insecure_http: bool,
 ) -> int:
     """Watch INBOX: check each dropped campaign folder, wait for its APPROVED file, run it.
 
@@ -510,7 +554,13 @@ def watch_command(
 
     place = Inbox.at(inbox, state_dir)
     targets = tuple(_notify_target(url, notify_format) for url in notify_urls)
-    options = WatchOptions(approval=approval, settle_s=settle_s, parallel=parallel, notify=targets)
+    options = WatchOptions(
+        approval=approval,
+        settle_s=settle_s,
+        parallel=parallel,
+        notify=targets,
+        env=api.allowing_insecure_http(None) if insecure_http else None,
+    )
     structlog.get_logger("runner.watch").info(
         "watching", inbox=str(place.root), ledgers=str(place.state_dir), approval=approval
     )
@@ -613,12 +663,14 @@ def _ask_adopt(found: Sequence[Adoption]) -> bool:
 )
 @click.option("--yes", is_flag=True, help="Adopt without asking (needed without a terminal).")
 @_json_opt
+@_insecure_opt
 def adopt_command(
     campaign_file: Path,
     state_dir: Path | None,
     choices: tuple[str, ...],
     yes: bool,
     as_json: bool,
+    insecure_http: bool,
 ) -> int:
     """Take the campaign's vouchers that already exist on the tenant, and the grants they
     hold, into the ledger; then `runner run` sends only what is missing.
@@ -631,7 +683,7 @@ def adopt_command(
     from runner.ops.adopt import AdoptOptions, adopt_campaign, parse_choices
 
     options = AdoptOptions(
-        run=RunOptions(state_dir=state_dir, yes=yes),
+        run=RunOptions(state_dir=state_dir, yes=yes, insecure_http=insecure_http),
         choices=parse_choices(choices),
         confirm=_ask_adopt if _interactive() else None,
     )
@@ -671,12 +723,13 @@ def _lifecycle(
     vouchers: tuple[str, ...],
     yes: bool,
     as_json: bool,
+    insecure_http: bool,
     end_date: Any = None,
 ) -> int:
     from runner.ops.lifecycle import LifecycleOptions, extend_vouchers, finish_vouchers
 
     options = LifecycleOptions(
-        run=RunOptions(state_dir=state_dir, yes=yes),
+        run=RunOptions(state_dir=state_dir, yes=yes, insecure_http=insecure_http),
         vouchers=vouchers,
         end_date=None if end_date is None else end_date.date(),
         confirm=_ask_changes if _interactive() else None,
@@ -694,8 +747,14 @@ def _lifecycle(
 @_voucher_opt
 @click.option("--yes", is_flag=True, help="Apply without asking (needed without a terminal).")
 @_json_opt
+@_insecure_opt
 def finish_command(
-    campaign_file: Path, state_dir: Path | None, vouchers: tuple[str, ...], yes: bool, as_json: bool
+    campaign_file: Path,
+    state_dir: Path | None,
+    vouchers: tuple[str, ...],
+    yes: bool,
+    as_json: bool,
+    insecure_http: bool,
 ) -> int:
     """Stop the campaign's vouchers now (finishVoucher): they take no more grants.
 
@@ -705,7 +764,7 @@ def finish_command(
     Exit codes: 0 finished (or finished already), 1 refused, 2 invalid or not confirmed,
     3 needs a person, 4 environment, 130 interrupted.
     """
-    return _lifecycle("finish", campaign_file, state_dir, vouchers, yes, as_json)
+    return _lifecycle("finish", campaign_file, state_dir, vouchers, yes, as_json, insecure_http)
 
 
 @cli.command("extend")
@@ -721,6 +780,7 @@ def finish_command(
 @_voucher_opt
 @click.option("--yes", is_flag=True, help="Apply without asking (needed without a terminal).")
 @_json_opt
+@_insecure_opt
 def extend_command(
     campaign_file: Path,
     state_dir: Path | None,
@@ -728,6 +788,7 @@ def extend_command(
     vouchers: tuple[str, ...],
     yes: bool,
     as_json: bool,
+    insecure_http: bool,
 ) -> int:
     """Move the campaign's vouchers' end date now (modifyVoucherEndDate).
 
@@ -737,7 +798,9 @@ def extend_command(
     past or before the start, a finished voucher) or not confirmed, 3 needs a person,
     4 environment, 130 interrupted.
     """
-    return _lifecycle("extend", campaign_file, state_dir, vouchers, yes, as_json, end_date)
+    return _lifecycle(
+        "extend", campaign_file, state_dir, vouchers, yes, as_json, insecure_http, end_date
+    )
 
 
 # --- init: a new campaign folder -------------------------------------------------------------

@@ -39,6 +39,7 @@ __all__ = [
     "configure",
     "context_of",
     "current",
+    "current_redactor",
     "mask",
     "phase",
     "reset",
@@ -181,6 +182,16 @@ def use_redactor(redactor: Redactor) -> None:
     if not any(isinstance(p, Redact) for p in processors):
         swapped.insert(max(len(swapped) - 1, 0), Redact(redactor))
     structlog.configure(processors=swapped)
+
+
+def current_redactor() -> Redactor:
+    """The redactor log lines go through now (see :func:`use_redactor`), for output that
+    does not pass through logging but must not show the secrets either (the CLI's error
+    and crash reports)."""
+    for processor in structlog.get_config()["processors"]:
+        if isinstance(processor, Redact):
+            return processor.redactor
+    return NO_SECRETS
 
 
 def reset() -> None:

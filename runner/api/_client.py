@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
 from urllib.parse import quote
@@ -47,14 +47,17 @@ from runner.api._models import (
 )
 from runner.api._outcome import (
     MAX_HONOURED_RETRY_AFTER_S,
+    Answer,
     OutcomeRules,
-    check_response,
+    body_too_large,
+    classify_answer,
     from_transport_error,
     retry_wait,
     unexpected_data,
 )
 from runner.api._pacing import NoThrottle, Throttle
 from runner.api._signing import beijing_timestamp, new_msg_id, sign
+from runner.api._skew import SKEW_WINDOW_S, server_offset, skew_text
 from runner.errors import (
     ApiError,
     ApiUnreachable,
@@ -64,7 +67,12 @@ from runner.errors import (
     UsageError,
 )
 
-__all__ = ["MAX_HONOURED_RETRY_AFTER_S", "VoucherClient"]
+__all__ = ["MAX_BODY_BYTES", "MAX_HONOURED_RETRY_AFTER_S", "VoucherClient"]
+
+#: The most of one answer's body that is read (after decompression): a page of 1,000
+#: vouchers with their customer lists fits many times over; a gateway streaming without end
+#: (or a compression bomb) does not fill the memory. More is OutcomeUnknown.
+MAX_BODY_BYTES = 64 * 1024 * 1024
 
 _HEADERS = {
     "Content-Type": "application/json;charset=utf-8",
@@ -77,6 +85,7 @@ _log = structlog.get_logger("runner.api")
 _MSG_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 class _Identified(Protocol):
@@ -96,6 +105,7 @@ class _Signed:
     body: bytes
     url: str
     msg_id: str
+    timestamp: str
     secrets: tuple[str, ...]
 
     def __repr__(self) -> str:
@@ -118,9 +128,12 @@ class VoucherClient:
         throttle: Throttle | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         max_read_attempts: int = 6,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         if max_read_attempts < 1:
             raise ValueError("max_read_attempts must be at least 1")
+        self._max_body_bytes = max_body_bytes
+        self._clock_warned = False
         self._credentials = credentials
         self._rules = OutcomeRules(transient_messages=tuple(transient_messages))
         self._throttle: Throttle = throttle if throttle is not None else NoThrottle()
@@ -180,29 +193,74 @@ class VoucherClient:
         digest = sign(body, creds.appkey, timestamp)
         path = f"/api/voucher/v1/{operation}/{quote(creds.openid, safe='')}/{timestamp}/{digest}"
         url = f"{creds.base_url}{path}/{msg_id}"
-        return _Signed(body.encode("utf-8"), url, msg_id, (url, path, digest, creds.appkey))
+        return _Signed(
+            body.encode("utf-8"),
+            url,
+            msg_id,
+            timestamp,
+            (url, path, digest, creds.appkey, *creds.redactor.secrets),
+        )
 
     async def _exchange(self, operation: str, signed: _Signed) -> tuple[Envelope, int]:
         """POST the signed bytes; the OK envelope and HTTP status, or the classified error."""
+        failure: ApiError | None = None
         try:
-            response = await self._http.post(signed.url, content=signed.body, headers=_HEADERS)
+            answer = await self._post(signed)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise from_transport_error(
+            failure = from_transport_error(
                 exc, operation=operation, msg_id=signed.msg_id, secrets=signed.secrets
-            ) from None
-        envelope = check_response(
-            response,
+            )
+        if failure is not None:  # raised here: no chained httpx error keeps the URL
+            raise failure
+        self._check_server_clock(answer)
+        if answer is None:
+            raise body_too_large(operation, signed.msg_id, self._max_body_bytes)
+        envelope = classify_answer(
+            answer,
             operation=operation,
             msg_id=signed.msg_id,
             rules=self._rules,
             secrets=signed.secrets,
+            sent_timestamp=signed.timestamp,
         )
-        return envelope, response.status_code
+        return envelope, answer.status
+
+    async def _post(self, signed: _Signed) -> Answer | None:
+        """POST and read at most :data:`MAX_BODY_BYTES` of the answer; None beyond that."""
+        request = self._http.stream("POST", signed.url, content=signed.body, headers=_HEADERS)
+        async with request as response:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self._max_body_bytes:
+                    return None
+                chunks.append(chunk)
+            return Answer(response.status_code, response.headers, b"".join(chunks))
+
+    def _check_server_clock(self, answer: Answer | None) -> None:
+        """Warn once per client when the server's Date header is far from our clock."""
+        if answer is None or self._clock_warned:
+            return
+        offset = server_offset(answer.headers.get("Date"), datetime.now(UTC))
+        if offset is not None and abs(offset) > SKEW_WINDOW_S:
+            self._clock_warned = True
+            _log.warning(
+                "clocks differ",
+                detail=skew_text(offset),
+                offset_s=round(offset),
+                hint="the vendor may refuse requests signed with this machine's time; "
+                "fix the clock (NTP)",
+            )
 
     # --- reads: retried -------------------------------------------------------------------
 
-    async def _read(self, operation: str, payload: Mapping[str, object]) -> Envelope:
-        """One read, retried on NotSent/PushedBack/OutcomeUnknown up to max_read_attempts."""
+    async def _read(
+        self, operation: str, payload: Mapping[str, object], decode: Callable[[Envelope], T]
+    ) -> T:
+        """One read, decoded, retried on NotSent/PushedBack/OutcomeUnknown up to
+        max_read_attempts: an answer whose response_data has a shape we do not know is
+        asked for again too, since a read changes nothing."""
         try:
             async for attempt in stamina.retry_context(
                 on=lambda exc: retry_wait(exc, idempotent=True),
@@ -212,7 +270,7 @@ class VoucherClient:
                 wait_max=10.0,
             ):
                 with attempt:
-                    return await self._attempt(operation, payload)
+                    return decode(await self._attempt(operation, payload))
         except (NotSent, OutcomeUnknown) as err:
             raise ApiUnreachable(
                 f"{operation}: no usable answer after {self._max_read_attempts} attempt(s); "
@@ -238,8 +296,11 @@ class VoucherClient:
         seen: set[str] = set()
         warned = False
         for page_number in itertools.count(1):
-            envelope = await self._read(operation, payload_for(page_number))
-            page = [parse(raw, envelope.msg_id) for raw in _as_list(envelope, operation)]
+
+            def decode(envelope: Envelope) -> list[R]:
+                return [parse(raw, envelope.msg_id) for raw in _as_list(envelope, operation)]
+
+            page = await self._read(operation, payload_for(page_number), decode)
             fresh = _unseen(page, seen)
             items.extend(fresh)
             if len(fresh) < len(page) and not warned:
@@ -427,11 +488,13 @@ def _request(operation: str, model: type[M], **fields: object) -> M:
 
 
 def _parse(model: type[M], item: object, operation: str, msg_id: str | None) -> M:
-    """Validate one item of response_data; a shape we do not know is OutcomeUnknown."""
+    """Validate one item of response_data; a shape we do not know is OutcomeUnknown (with
+    no chained ValidationError: that would carry the server's text along)."""
     try:
         return model.model_validate(item)
     except ValidationError as exc:
-        raise unexpected_data(operation, msg_id, _first_error(exc)) from None
+        problem = _first_error(exc)
+    raise unexpected_data(operation, msg_id, problem)
 
 
 def _parser(model: type[M], operation: str) -> Callable[[object, str | None], M]:

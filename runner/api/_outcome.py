@@ -9,8 +9,10 @@ httpx exceptions are classified through an explicit table, one row per class, so
 a new httpx exception class is noticed by the tests instead of silently guessed. What a
 refusal's message says (its credentials were refused, a limit was reached) is read
 through one table too, :data:`REFUSAL_CAUSES`, and nowhere else.
-Messages built here never contain the URL, the digest or the appkey: every text that
-comes from httpx or the server is scrubbed of the caller's secrets first.
+Messages built here never contain the URL, the digest, the appkey or the full openid:
+every text that comes from httpx or the server is scrubbed of the caller's secrets first,
+and a server's text is shown cut short (:func:`shorten`). An answer the server's clock
+dates far from ours, or a refused timestamp, is put in words by ``_skew``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Literal
 import httpx
 
 from runner.api._envelope import Envelope, NotAnEnvelope, decode_envelope
+from runner.api._skew import CLOCK_HINT, names_the_timestamp, server_offset, timestamp_refused
 from runner.errors import CredentialsRejected, NotSent, OutcomeUnknown, PushedBack, Refused
 from runner.redaction import Redactor
 
@@ -34,10 +37,14 @@ __all__ = [
     "DEFAULT_PUSHBACK_PATTERNS",
     "HTTPX_OUTCOMES",
     "MAX_HONOURED_RETRY_AFTER_S",
+    "MAX_SHOWN_CHARS",
     "REFUSAL_CAUSES",
+    "Answer",
     "OutcomeRules",
     "RefusalCause",
+    "body_too_large",
     "check_response",
+    "classify_answer",
     "from_transport_error",
     "is_safe_to_retry",
     "outcome_for_exception_type",
@@ -45,6 +52,7 @@ __all__ = [
     "refusal_cause",
     "retry_wait",
     "scrub",
+    "shorten",
     "unexpected_data",
 ]
 
@@ -168,11 +176,51 @@ def check_response(
     msg_id: str,
     rules: OutcomeRules,
     secrets: Iterable[str] = (),
+    sent_timestamp: str | None = None,
 ) -> Envelope:
     """Return the envelope of a successful call, or raise the classified error."""
-    status = response.status_code
+    return classify_answer(
+        Answer(response.status_code, response.headers, response.content),
+        operation=operation,
+        msg_id=msg_id,
+        rules=rules,
+        secrets=secrets,
+        sent_timestamp=sent_timestamp,
+    )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came back for one request: status, headers and the (decoded, capped) body."""
+
+    status: int
+    headers: httpx.Headers
+    content: bytes
+
+    @property
+    def charset(self) -> str | None:
+        """The charset the Content-Type declares, if any."""
+        return httpx.Response(self.status, headers=self.headers).charset_encoding
+
+
+def classify_answer(
+    answer: Answer,
+    *,
+    operation: str,
+    msg_id: str,
+    rules: OutcomeRules,
+    secrets: Iterable[str] = (),
+    sent_timestamp: str | None = None,
+) -> Envelope:
+    """The envelope of a successful call, or the classified error (see the module doc).
+
+    A body that is not the envelope (an HTML page, truncated or foreign JSON, an empty
+    body, bytes in no known charset) is OutcomeUnknown: the call may have been applied
+    behind a gateway that mangled the answer. Reads retry it; writes are reconciled.
+    """
+    status = answer.status
     secret_list = tuple(secrets)
-    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    retry_after = parse_retry_after(answer.headers.get("Retry-After"))
     if status == 429 or (status == 503 and retry_after is not None):
         raise PushedBack(
             f"{operation}: pushed back by HTTP {status}"
@@ -184,25 +232,57 @@ def check_response(
         )
     if status >= 500:
         raise _unknown(f"{operation}: HTTP {status} from the server", operation, msg_id, status)
+    reason: str | None = None
     try:
-        envelope = decode_envelope(response.content)
+        envelope = decode_envelope(answer.content, charset=answer.charset)
     except NotAnEnvelope as exc:
-        preview = _preview(response.content, secret_list)
+        reason = str(exc)
+    if reason is not None:  # raised here: nothing chained keeps the body
+        preview = _preview(answer.content, secret_list)
         raise _unknown(
             f"{operation}: HTTP {status} with a body that is not the API envelope: "
-            f"{exc} ({preview})",
+            f"{reason} ({preview})",
             operation,
             msg_id,
             status,
-        ) from None
+        )
     if envelope.ok:
         return envelope
-    raise _refusal(envelope, operation, msg_id, status, rules, secret_list)
+    refusal = _refusal(envelope, operation, msg_id, status, rules, secret_list)
+    if isinstance(refusal, CredentialsRejected) and names_the_timestamp(refusal.return_msg):
+        _blame_the_clock(refusal, answer, sent_timestamp)
+    raise refusal
+
+
+def _blame_the_clock(
+    refusal: CredentialsRejected, answer: Answer, sent_timestamp: str | None
+) -> None:
+    """Say that the clock is the likely cause, with the times involved, in *refusal*."""
+    now = datetime.now(UTC)
+    offset = server_offset(answer.headers.get("Date"), now)
+    message = (
+        f"{refusal.operation}: {timestamp_refused(sent_timestamp, now, offset)} "
+        f"(return_code={refusal.return_code} return_msg={refusal.return_msg!r})"
+    )
+    refusal.message = message
+    refusal.args = (message,)
+    refusal.hint = CLOCK_HINT
+
+
+#: How much of a server's text (a return_msg, a body) a message or log line shows at most.
+MAX_SHOWN_CHARS = 500
+
+
+def shorten(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
+    """*text* cut to *limit* characters, saying how many more there were."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"
 
 
 def _preview(content: bytes, secrets: tuple[str, ...], limit: int = 80) -> str:
     """The start of a body for a message, scrubbed of secrets *before* it is cut short."""
-    text = scrub(content.decode("utf-8", errors="replace"), secrets)
+    text = scrub(content[: 64 * 1024].decode("utf-8", errors="replace"), secrets)
     text = " ".join(text.split())
     return repr(text) if len(text) <= limit else f"starts {text[:limit]!r}"
 
@@ -216,7 +296,9 @@ def _refusal(
     secrets: tuple[str, ...],
 ) -> PushedBack | Refused:
     """A non-"0" return_code: pushed back if the message says so, refused otherwise."""
-    return_msg = None if envelope.return_msg is None else scrub(envelope.return_msg, secrets)
+    return_msg = (
+        None if envelope.return_msg is None else shorten(scrub(envelope.return_msg, secrets))
+    )
     if rules.wants_retry(return_msg):
         error = PushedBack(
             f"{operation}: server busy: return_code={envelope.return_code} "
@@ -250,7 +332,18 @@ RefusalCause = Literal["credentials", "limit"]
 #: its content (raised as CredentialsRejected). ``limit``: a limit (eachCmNum, num) was
 #: reached, which for a grant may mean that an earlier one whose answer was lost counts.
 REFUSAL_CAUSES: Mapping[RefusalCause, tuple[str, ...]] = {
-    "credentials": ("签名", "digest", "openid", "appkey", "时间戳", "timestamp", "鉴权", "授权"),
+    "credentials": (
+        "签名",
+        "digest",
+        "openid",
+        "appkey",
+        "时间戳",
+        "timestamp",
+        "请求已过期",
+        "请求过期",
+        "鉴权",
+        "授权",
+    ),
     "limit": ("限领", "领完", "发放完", "已领取", "上限", "超过", "limit"),
 }
 
@@ -267,6 +360,16 @@ def refusal_cause(return_msg: str | None) -> RefusalCause | None:
 def _unknown(message: str, operation: str, msg_id: str, status: int | None) -> OutcomeUnknown:
     return OutcomeUnknown(
         message, operation=operation, msg_id=msg_id, status_code=status, hint=_UNKNOWN_HINT
+    )
+
+
+def body_too_large(operation: str, msg_id: str, limit: int) -> OutcomeUnknown:
+    """An answer whose body is larger than *limit* bytes: not read, so not understood."""
+    return _unknown(
+        f"{operation}: the answer is larger than {limit:,} bytes; it was not read",
+        operation,
+        msg_id,
+        None,
     )
 
 

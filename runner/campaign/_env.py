@@ -21,8 +21,9 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from runner.api import ENV_APPKEY, ENV_BASE_URL, ENV_OPENID
+from runner.api import ENV_APPKEY, ENV_APPKEY_FILE, ENV_BASE_URL, ENV_OPENID, read_appkey_file
 from runner.campaign._issue import Issue, join_path
+from runner.errors import MissingCredentials
 
 __all__ = [
     "APPKEY_PATH",
@@ -139,7 +140,19 @@ def appkey_values(data: Mapping[str, Any], env: Mapping[str, str]) -> frozenset[
     api = data.get("api")
     resolved = api.get("appkey") if isinstance(api, Mapping) else None
     values = (resolved if isinstance(resolved, str) else "", env.get(ENV_APPKEY, ""))
-    return frozenset(v.strip() for v in values if v.strip())
+    return frozenset(v.strip() for v in (*values, _appkey_in_file(env)) if v.strip())
+
+
+def _appkey_in_file(env: Mapping[str, str]) -> str:
+    """The appkey WAIQIN_APPKEY_FILE holds, if it names a usable file ("" otherwise: only
+    a command that sends needs it, and says why it cannot be used)."""
+    name = env.get(ENV_APPKEY_FILE, "").strip()
+    if not name or env.get(ENV_APPKEY, "").strip():
+        return ""
+    try:
+        return read_appkey_file(name)
+    except MissingCredentials:
+        return ""
 
 
 def appkey_leaks(

@@ -9,6 +9,7 @@ typed :class:`~runner.summaries.LedgerSummary` every result starts from.
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from runner.api import Credentials, VoucherClient
+from runner.api import ENV_APPKEY_FILE, Credentials, VoucherClient, allowing_insecure_http
 from runner.campaign import Campaign
 from runner.errors import MissingCredentials, StateDirUnusable, UsageError
 from runner.execute import HEADROOM, AdaptiveThrottle, ExecSettings, RateBudget, RunContext
@@ -63,16 +64,30 @@ class RunOptions:
     #: Shared by the runs of one tenant side by side (one thread each): their requests
     #: together stay under one rate. None: the run paces itself alone.
     budget: RateBudget | None = None
+    #: ``--insecure-http``: accept a plain http:// base URL to another machine. It is
+    #: carried in ``env`` (WAIQIN_INSECURE_HTTP=1), where every credentials lookup reads it.
+    insecure_http: bool = False
+
+    def __post_init__(self) -> None:
+        if self.insecure_http:
+            object.__setattr__(self, "env", allowing_insecure_http(self.env))
 
 
 def credentials_for(campaign: Campaign, env: Mapping[str, str] | None) -> Credentials:
-    """The campaign's ``api`` settings, with WAIQIN_* variables filling the gaps."""
-    if campaign.unset_credentials:
-        names = sorted(set(campaign.unset_credentials.values()))
+    """The campaign's ``api`` settings, with WAIQIN_* variables filling the gaps.
+
+    An ``api.appkey: ${VAR}`` whose variable is unset is read from WAIQIN_APPKEY_FILE when
+    that is set.
+    """
+    unset = dict(campaign.unset_credentials)
+    if "appkey" in unset and (os.environ if env is None else env).get(ENV_APPKEY_FILE):
+        del unset["appkey"]
+    if unset:
+        names = sorted(set(unset.values()))
         raise MissingCredentials(
             f"the campaign's api credentials refer to unset environment variable(s): "
             f"{', '.join(names)}",
-            where=campaign.location("api." + next(iter(campaign.unset_credentials))),
+            where=campaign.location("api." + next(iter(unset))),
             hint="Set them (" + " ".join(f"export {n}=..." for n in names) + ") and run again.",
         )
     api = campaign.api

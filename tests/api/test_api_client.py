@@ -343,14 +343,20 @@ async def test_used_info_without_status_asks_all_three(
     assert [(u.id, u.cm_id, u.use_status) for u in usages] == [("11", "21", "0"), ("12", "22", "1")]
 
 
-async def test_unexpected_shapes_are_unknown(creds: Credentials, vendor: FakeVendor) -> None:
-    """A list endpoint answering an object, or items without ids, is OutcomeUnknown."""
-    vendor.script += [envelope({"not": "a list"}), envelope([{"code": "no id"}])]
+async def test_unexpected_shapes_are_asked_again_then_unreachable(
+    creds: Credentials, vendor: FakeVendor
+) -> None:
+    """A list endpoint answering an object, or items without ids, is asked again (a read
+    changes nothing); still so after every attempt, it is ApiUnreachable naming the shape."""
+    vendor.script += [envelope({"not": "a list"})] * 6 + [envelope([{"code": "no id"}])] * 6
     async with client_for(creds, vendor) as client:
-        with pytest.raises(OutcomeUnknown, match="expected a list"):
+        with pytest.raises(ApiUnreachable, match="expected a list") as first:
             await client.get_cm_infos(VOUCHER_ID)
-        with pytest.raises(OutcomeUnknown, match="id"):
+        with pytest.raises(ApiUnreachable, match="id: Field required") as second:
             await client.get_cm_infos(VOUCHER_ID)
+    assert isinstance(first.value.__cause__, OutcomeUnknown)
+    assert isinstance(second.value.__cause__, OutcomeUnknown)
+    assert len(vendor.seen) == 12
 
 
 async def test_bad_arguments_fail_before_sending(creds: Credentials, vendor: FakeVendor) -> None:

@@ -75,10 +75,10 @@ def test_bare_19_digit_ids_stay_exact_strings_in_an_object() -> None:
     [
         (b"", "empty"),
         (b"<html><body>502 Bad Gateway</body></html>", "not JSON"),
-        (b"\xff\xfe\x00garbage", "not JSON"),
+        (b"\xff\xfe\x00garbage", "not UTF-8 text"),
         (b"[1, 2]", "no return_code"),
         (b'{"code": 0}', "no return_code"),
-        (b'{"return_code": null}', "return_code is NoneType"),
+        (b'{"return_code": null}', "return_code is null"),
     ],
 )
 def test_non_envelope_bodies_are_rejected(content: bytes, reason: str) -> None:

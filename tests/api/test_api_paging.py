@@ -11,7 +11,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from runner.api import Credentials, VoucherClient
-from runner.errors import OutcomeUnknown
+from runner.errors import ApiUnreachable, OutcomeUnknown
 
 from .fakevendor import FakeVendor, envelope
 
@@ -161,13 +161,17 @@ async def test_other_listings_end_on_a_repeated_page_too(
 async def test_a_bad_item_names_the_answer_it_came_in(
     creds: Credentials, vendor: FakeVendor
 ) -> None:
-    """An item without id on page 2 is OutcomeUnknown carrying page 2's msg_id."""
-    vendor.script += [reply([usage(0), usage(1)], "page-1"), reply([{"cm_id": "1"}], "page-2")]
-    async with client_for(creds, vendor) as client:
-        with pytest.raises(OutcomeUnknown, match="id") as info:
+    """An item without id on page 2, every time it is read, ends as ApiUnreachable whose
+    cause is the OutcomeUnknown carrying page 2's msg_id."""
+    vendor.script += [reply([usage(0), usage(1)], "page-1")]
+    vendor.default = reply([{"cm_id": "1"}], "page-2")
+    async with VoucherClient(creds, transport=vendor.transport(), max_read_attempts=2) as client:
+        with pytest.raises(ApiUnreachable, match="id") as info:
             await client.query_voucher_used_info(VOUCHER_ID, "0", page_length=2)
-    assert info.value.msg_id == "page-2"
-    assert len(vendor.seen) == 2
+    cause = info.value.__cause__
+    assert isinstance(cause, OutcomeUnknown)
+    assert cause.msg_id == "page-2"
+    assert len(vendor.seen) == 3
 
 
 async def test_a_server_ignoring_the_status_filter_counts_each_instance_once(

@@ -116,13 +116,14 @@ async def test_rendered_json_logs_never_show_secrets(
 
 
 async def test_credentials_and_client_register_no_secret(vendor: FakeVendor) -> None:
-    """Building credentials and a client leaves no secret in global state; creds.redactor has it."""
+    """Building credentials and a client leaves no secret in global state; creds.redactor
+    has the appkey and the openid."""
     logs.reset()
     built = Credentials(openid=OPENID, appkey=APPKEY, base_url=BASE_URL)
     async with VoucherClient(built, transport=vendor.transport()):
         line = logs.Redact()(None, "info", {"event": f"k={APPKEY}"})
         assert line["event"] == f"k={APPKEY}"  # nothing registered behind our back
-    assert built.redactor.secrets == frozenset({APPKEY})
+    assert built.redactor.secrets == frozenset({APPKEY, OPENID})
     assert built.redactor is built.redactor  # built once
     assert APPKEY not in repr(built.redactor)
 
