@@ -14,13 +14,16 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from runner.errors import UsageError
 from runner.sandbox import DEFAULT_APPKEY, DEFAULT_OPENID, ManualClock, SandboxConfig, SandboxServer
+from runner.sandbox._state import Instance, StateStore
 from runner.sandbox.testing import inspect, mark, running_sandbox, signed_post
 
 from .conftest import CUSTOMER_COUNT, CUSTOMERS, SEED, Api, voucher_payload
@@ -75,6 +78,37 @@ def test_each_grant_appends_a_line_and_many_survive_a_restart(
         after = inspect(second.base_url)["instances"][voucher_id]
     assert len(after) == 61
     assert after[-1]["id"] not in ids
+
+
+def test_a_serving_store_never_rewrites_its_file(tmp_path: Path) -> None:
+    """Thousands of saves (past a megabyte of appended lines) only append: the first line
+    stays as written, one line per save; only reopening compacts."""
+    state_file = tmp_path / "state.json"
+    store = StateStore(state_file, seed=SEED)
+    store.compact()  # what a server does on open: the file starts as the whole state
+    (head,) = _lines(state_file)
+    for n in range(4_000):
+        customer = CUSTOMERS[n % CUSTOMER_COUNT]
+        store.add_instance(
+            Instance(
+                id=store.new_id(),
+                voucher_id="1152921504606846976",
+                cm_id=customer.id,
+                cm_code=customer.code,
+                cm_source_code=customer.source_code,
+                cm_name=customer.name,
+                distribute_time="2099-03-01 10:00:00",
+                receive_time="2099-03-01 10:00:00",
+            )
+        )
+        store.save()
+    store.close()
+    lines = _lines(state_file)
+    assert state_file.stat().st_size > 1 << 20
+    assert (lines[0], len(lines)) == (head, 4_001)
+    reopened = StateStore(state_file, seed=SEED)
+    assert reopened.granted("1152921504606846976") == 4_000
+    assert len(_lines(state_file)) == 1
 
 
 def test_a_crash_mid_append_loses_only_the_partial_line(tmp_path: Path, clock: ManualClock) -> None:
@@ -200,3 +234,52 @@ def test_a_killed_sandbox_restarts_with_every_answered_grant(tmp_path: Path) -> 
         child.send_signal(signal.SIGINT)
         child.wait(timeout=30)
     assert len(json.loads(state_file.read_text(encoding="utf-8"))["instances"]) == 40
+
+
+def _grant_until_gone(base_url: str, voucher_id: str, answered: list[int]) -> None:
+    """Grant on one keep-alive connection until the sandbox is gone; count answers."""
+    with httpx.Client(timeout=10) as client:
+        for n in range(10_000):
+            grant = {"voucherId": voucher_id, "cmId": CUSTOMERS[n % CUSTOMER_COUNT].id}
+            try:
+                answer = signed_post(base_url, "receiveVoucherInfo", grant, client=client)
+            except httpx.HTTPError:
+                return
+            assert answer.json()["return_code"] == "0"
+            answered.append(n)
+
+
+def test_a_sandbox_killed_under_load_knows_every_grant_it_answered(tmp_path: Path) -> None:
+    """SIGKILL a `runner sandbox --state` process while 8 clients grant as fast as they
+    can: a new process on the file knows every grant that was answered, and at most one
+    more per client (sent, applied, its answer lost with the process)."""
+    state_file = tmp_path / "state.json"
+    child, base_url = _start(state_file, tmp_path / "first.log")
+    answered: list[int] = []
+    try:
+        body = voucher_payload(cmId=None, tradeRange="1", num=20_000, eachCmNum=2_000)
+        body |= {"startDate": "2099-03-01", "endDate": "2099-03-31"}
+        created = signed_post(base_url, "addVoucherInfo", body)
+        voucher_id = json.loads(created.json()["response_data"])["voucherId"]
+        clients = [
+            threading.Thread(target=_grant_until_gone, args=(base_url, voucher_id, answered))
+            for _ in range(8)
+        ]
+        for one in clients:
+            one.start()
+        deadline = time.monotonic() + 30
+        while len(answered) < 300 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    for one in clients:
+        one.join(timeout=30)
+    assert len(answered) >= 300
+    child, base_url = _start(state_file, tmp_path / "second.log")
+    try:
+        known = _granted(base_url, voucher_id)
+    finally:
+        child.send_signal(signal.SIGINT)
+        child.wait(timeout=30)
+    assert len(answered) <= known <= len(answered) + len(clients)
