@@ -73,7 +73,11 @@ def load_campaign(
     try:
         campaign = Campaign.model_validate(data, context=context)
     except ValidationError as exc:
-        found += [to_issue(e, data, Campaign) for e in exc.errors(include_url=False)]
+        repeated = {issue.yaml_path for issue in document.issues}
+        for error in exc.errors(include_url=False):
+            issue = to_issue(error, data, Campaign)
+            if not (error["type"] == "missing" and _inside_any(issue.yaml_path, repeated)):
+                found.append(issue)
     issues = [*document.issues, *_merge(early, found)]
     if issues or campaign is None:
         # no message shows the appkey, even one that quotes a value built from it
@@ -128,6 +132,13 @@ def _merge(early: list[Issue], found: list[Issue]) -> list[Issue]:
     for issue in [*early, *kept]:
         unique.setdefault((issue.yaml_path, issue.message), issue)
     return list(unique.values())
+
+
+def _inside_any(path: str, repeated: set[str]) -> bool:
+    """True for a key under a key that appears twice: of the two copies, the one read may
+    lack keys the other has, and "required key missing" would only mislead (the duplicate
+    key is reported, and keeping one copy is the fix)."""
+    return any(path != parent and _within(path, parent) for parent in repeated)
 
 
 def _within(path: str, parent: str) -> bool:

@@ -16,10 +16,13 @@ from pydantic_core import ErrorDetails
 
 from runner.campaign._env import APPKEY_PATH
 from runner.campaign._issue import Issue, join_path
+from runner.sheets import quoted, shorten
 
 __all__ = ["allowed_keys", "to_issue", "yaml_path"]
 
 Loc = tuple[int | str, ...]
+#: The most characters of a value a message quotes.
+_SHOWN = 40
 
 
 def to_issue(error: ErrorDetails, data: Any, root: type[BaseModel]) -> Issue:
@@ -120,8 +123,8 @@ def _shown(value: Any, path: str) -> str:
         return " (got a list)"
     if isinstance(value, bool):
         return f" (got {str(value).lower()})"
-    text = repr(value)
-    return f" (got {text if len(text) <= 40 else text[:37] + '...'})"
+    text = quoted(value, _SHOWN) if isinstance(value, str) else shorten(repr(value), _SHOWN)
+    return f" (got {text})"
 
 
 def _guess(word: str, choices: list[str]) -> str:
@@ -136,7 +139,8 @@ def _describe(
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
     value = error.get("input")
     if kind == "spec":
-        return str(ctx["message"]), (str(ctx["hint"]) or None)
+        shown = _shown(value, path) if ctx.get("show_input") else ""
+        return str(ctx["message"]) + shown, (str(ctx["hint"]) or None)
     if kind == "missing":
         name = str(loc[-1])
         return f"required key '{name}' is missing", f"Add `{name}:` here (`runner schema`)."
@@ -148,28 +152,49 @@ def _describe(
         expected = str(ctx.get("expected", ""))
         choices = [c.strip().strip("'") for c in expected.replace(" or ", ", ").split(",")]
         guess = _guess(value, choices) if isinstance(value, str) else ""
-        return f"must be one of {expected}{_shown(value, path)}{guess}", None
+        hint = None
+        if len(choices) > 1:
+            listed = ", ".join(choices)
+            hint = (
+                f"Write one of {listed}, exactly as shown (`runner schema` says what each means)."
+            )
+        return f"must be one of {expected}{_shown(value, path)}{guess}", hint
     if kind == "union_tag_invalid":
         disc, tags = str(ctx.get("discriminator", "")), str(ctx.get("expected_tags", ""))
-        return f"{disc} must be one of {tags} (got {ctx.get('tag')!r})", None
+        tag = quoted(str(ctx.get("tag")), _SHOWN)
+        hint = "`runner schema` says what each one means and which keys go with it."
+        return f"{disc} must be one of {tags} (got {tag})", hint
     if kind == "union_tag_not_found":
         disc = str(ctx.get("discriminator", "")).strip("'")
         return f"needs a '{disc}' key", f"e.g. {{{disc}: ...}}; `runner schema` lists the choices."
     return _describe_type(kind, ctx, value, path, str(error["msg"]))
 
 
-_TYPE_WORDS = {
-    "dict_type": "must be a mapping (key: value lines)",
-    "model_type": "must be a mapping (key: value lines)",
-    "model_attributes_type": "must be a mapping (key: value lines)",
-    "list_type": "must be a list (- item lines, or [a, b])",
-    "string_type": "must be text",
-    "int_type": "must be a whole number",
-    "int_parsing": "must be a whole number",
-    "int_from_float": "must be a whole number",
-    "float_type": "must be a number",
-    "float_parsing": "must be a number",
-    "bool_type": "must be true or false",
+_MAPPING = (
+    "must be a mapping (key: value lines)",
+    "Write `key: value` lines indented under this key, or {key: value, ...} on one line "
+    "(`runner schema` lists the keys).",
+)
+_WHOLE = ("must be a whole number", "Write a whole number without quotes or decimals, e.g. 4.")
+_NUMBER = ("must be a number", "Write a number without quotes or a unit, e.g. 5 or 2.5.")
+_TYPE_WORDS: dict[str, tuple[str, str]] = {
+    "dict_type": _MAPPING,
+    "model_type": _MAPPING,
+    "model_attributes_type": _MAPPING,
+    "list_type": (
+        "must be a list (- item lines, or [a, b])",
+        "Write one `- item` line per item, indented under this key, or [a, b] on one line.",
+    ),
+    "string_type": ("must be text", 'Write it as text; quotes keep it text, e.g. "007100".'),
+    "int_type": _WHOLE,
+    "int_parsing": _WHOLE,
+    "int_from_float": _WHOLE,
+    "float_type": _NUMBER,
+    "float_parsing": _NUMBER,
+    "bool_type": (
+        "must be true or false",
+        "Write true or false, in lower case and without quotes.",
+    ),
 }
 
 
@@ -177,10 +202,11 @@ def _describe_type(
     kind: str, ctx: dict[str, Any], value: Any, path: str, fallback: str
 ) -> tuple[str, str | None]:
     if kind in _TYPE_WORDS:
-        return _TYPE_WORDS[kind] + _shown(value, path), None
+        message, hint = _TYPE_WORDS[kind]
+        return message + _shown(value, path), hint
     if kind == "too_short":
         if ctx.get("min_length") == 1:
-            return "must not be empty", None
+            return "must not be empty", "Give at least one item, or leave the key out."
         return f"must have at least {ctx.get('min_length')} items", None
     if kind == "too_long":
         return f"must have at most {ctx.get('max_length')} items", None

@@ -10,6 +10,7 @@ of raising them, so that a loader can report them with every other problem in on
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -55,7 +56,7 @@ from runner.campaign._types import (
 from runner.clock import beijing_today
 from runner.errors import Location
 from runner.keys import KeyKind
-from runner.sheets import SPREADSHEET_SUFFIXES, is_csv
+from runner.sheets import SPREADSHEET_SUFFIXES, is_csv, quoted
 
 __all__ = [
     "ApiSettings",
@@ -181,7 +182,8 @@ class AudienceSpec(_Model):
         if Path(value).suffix.lower() not in SPREADSHEET_SUFFIXES:
             known = ", ".join(sorted(SPREADSHEET_SUFFIXES))
             raise fail(
-                f"{value!r} is not a spreadsheet file ({known})", "Export it as XLSX or CSV."
+                f"{quoted(value, 80)} is not a spreadsheet file ({known})",
+                "Export it as XLSX or CSV.",
             )
         return value
 
@@ -287,14 +289,33 @@ class CustomerScope(_Model):
         return out
 
 
-def _customers_kind(value: Any) -> str:
-    return "specific" if isinstance(value, str) else "CustomerScope"
+def _plain(amount: str) -> str:
+    """An amount without trailing zeros, as a voucher's name writes it: 10.00 → 10."""
+    return format(Decimal(amount).normalize(), "f")
+
+
+def _customers_kind(value: Any) -> str | None:
+    """Text is the word ``specific``, a mapping a scope; anything else is neither."""
+    if isinstance(value, str):
+        return "specific"
+    return "CustomerScope" if isinstance(value, dict) else None
 
 
 Customers = Annotated[
     Annotated[Literal["specific"], Tag("specific")]
     | Annotated[CustomerScope, Tag("CustomerScope")],
-    Discriminator(_customers_kind),
+    Discriminator(
+        _customers_kind,
+        custom_error_type="spec",
+        custom_error_message="{message}",
+        custom_error_context={
+            "message": "must be 'specific' or a customer scope (a mapping)",
+            "hint": "Write `customers: specific` for the customers the grants name, or a "
+            "scope such as `customers: {levels: [A, B]}` for every customer of those levels "
+            "(`runner schema` lists levels, types, depts, labels, districts).",
+            "show_input": True,
+        },
+    ),
 ]
 """``"specific"`` (tradeRange 2: the customers the grants name) or a :class:`CustomerScope`."""
 
@@ -403,12 +424,15 @@ class Voucher(_Model):
     start_date: DateText = Field(description="First valid day, yyyy-MM-dd.")
     end_date: DateText = Field(description="Last valid day, yyyy-MM-dd; not before start_date.")
     money: Money = Field(description='Face value, > 0, at most 2 decimals, e.g. "10.00".')
-    doorsill_amount: Threshold | None = Field(
-        None, description="Minimum order amount; omitted or 0: no threshold (doorsillType N)."
-    )
+    # discount comes before doorsill_amount: the threshold's rule depends on it
     discount: Discount = Field(
         default_factory=lambda: DiscountFixed(type="GDMZ"),
         description="{type: GDMZ} (default) or {type: ZKBL, percent, max_amount}.",
+    )
+    doorsill_amount: Threshold | None = Field(
+        None,
+        description="Minimum order amount; omitted or 0: no threshold (doorsillType N). "
+        "With a fixed face value (GDMZ) it is at least money.",
     )
     pay_type: Literal["UNLIMITED", "ONLINE"] = Field(
         "UNLIMITED", description="Payment restriction: UNLIMITED or ONLINE."
@@ -458,6 +482,27 @@ class Voucher(_Model):
             raise fail(
                 f"end_date {value} is in the past (today is {today} in Beijing)",
                 "Move end_date to today or later.",
+            )
+        return value
+
+    @field_validator("doorsill_amount")
+    @classmethod
+    def _doorsill_covers_money(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # The tool's own rule; the vendor's document is silent on it. A fixed face value
+        # (GDMZ) above its threshold ("满5减10") takes more off than the order is worth, so
+        # it is refused before anything is sent. 0 (no threshold) and a threshold equal to
+        # the face value are fine; a ratio (ZKBL) never takes off more than the order.
+        money, discount = info.data.get("money"), info.data.get("discount")
+        if value is None or money is None or not isinstance(discount, DiscountFixed):
+            return value
+        if Decimal(0) < Decimal(value) < Decimal(money):
+            raise fail(
+                f"doorsill_amount {value} is below the face value (money) {money}: {money} "
+                f"off orders of {value} or more (满{_plain(value)}减{_plain(money)}) gives "
+                "more than is spent. This tool refuses a threshold below the face value (its "
+                "own rule: the vendor's document does not say)",
+                f"Write the order amount the voucher is for, at least {money} (e.g. "
+                'doorsill_amount: "100" for 满100减10), and run again.',
             )
         return value
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.campaign._issue import Issue
+from runner.sheets import quoted
 
 __all__ = ["cross_check"]
 
@@ -54,7 +55,7 @@ def _unknown(path: str, what: str, name: str, known: Mapping[str, Any]) -> Issue
     listing = ", ".join(str(k) for k in known) or "none are defined"
     return Issue(
         path,
-        f"unknown {what} '{name}'{suffix}",
+        f"unknown {what} {quoted(name, 40)}{suffix}",
         hint=f"Use one of the keys under {what}s: {listing}.",
     )
 

@@ -26,6 +26,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from runner.sheets import quoted, shorten
+
 __all__ = [
     "AutoOrCount",
     "BaseUrl",
@@ -54,6 +56,10 @@ KEY_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 COLUMN_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _AMOUNT = re.compile(r"^[-+]?[0-9]+(?:\.[0-9]+)?$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+#: The most characters of a value a message quotes.
+_SHOWN = 40
+#: Digits beyond this are no count anyone meant (and Python refuses to convert 4,300).
+_MAX_DIGITS = 100
 
 
 def fail(message: str, hint: str | None = None) -> PydanticCustomError:
@@ -70,7 +76,9 @@ def _describe(value: object) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    if isinstance(value, str):
+        return quoted(value, _SHOWN)
+    return shorten(repr(value), _SHOWN)
 
 
 # --- text ---------------------------------------------------------------------------------
@@ -90,7 +98,7 @@ def _text_validator(max_length: int | None, *, comma: bool = True) -> Callable[[
             )
         if not comma and "," in text:
             raise fail(
-                f"must not contain a comma: {text!r}",
+                f"must not contain a comma: {quoted(text, _SHOWN)}",
                 "List items are joined with commas for the API; give each one as its own item.",
             )
         return text
@@ -122,7 +130,7 @@ def _pattern_validator(pattern: str, what: str, example: str) -> Callable[[Any],
     def validate(value: Any) -> str:
         text = base(value)
         if compiled.fullmatch(text) is None:
-            raise fail(f"{text!r} is not a valid {what}", f"Use {example}.")
+            raise fail(f"{quoted(text, _SHOWN)} is not a valid {what}", f"Use {example}.")
         return text
 
     return validate
@@ -177,13 +185,25 @@ BaseUrl = Annotated[
 # --- dates ----------------------------------------------------------------------------------
 
 
+_DATE_HINT = (
+    "Write the day as yyyy-MM-dd: a four-digit year, then the month and the day with two "
+    "digits each, joined by '-', without a time, e.g. 2027-03-01."
+)
+
+
 def _date(value: Any) -> date:
     if isinstance(value, str) and _DATE.fullmatch(value.strip()):
         try:
             return date.fromisoformat(value.strip())
         except ValueError:
-            raise fail(f"{value.strip()!r} is not a real date") from None
-    raise fail(f"must be a date written yyyy-MM-dd, e.g. 2027-03-01, not {_describe(value)}")
+            raise fail(
+                f"{value.strip()!r} is not a real date",
+                "Check the month and the day: the day must exist on the calendar "
+                "(February has 28 days, 29 in a leap year), e.g. 2027-02-28.",
+            ) from None
+    raise fail(
+        f"must be a date written yyyy-MM-dd, e.g. 2027-03-01, not {_describe(value)}", _DATE_HINT
+    )
 
 
 DateText = Annotated[
@@ -197,27 +217,40 @@ DateText = Annotated[
 
 
 def _decimal_validator(
-    *, places: int, minimum: Decimal, inclusive: bool, maximum: Decimal = MAX_AMOUNT
+    *,
+    places: int,
+    minimum: Decimal,
+    inclusive: bool,
+    maximum: Decimal = MAX_AMOUNT,
+    example: str = '"10.00"',
 ) -> Callable[[Any], str]:
+    word = "at least" if inclusive else "greater than"
+    hint = (
+        f"Write a plain decimal number {word} {minimum} with at most {places} decimal places, "
+        f"in quotes and without a currency sign or thousands separators, e.g. {example}."
+    )
+
     def validate(value: Any) -> str:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise fail(f'must be an amount such as "10.00", not {_describe(value)}')
+            raise fail(f"must be an amount such as {example}, not {_describe(value)}", hint)
         text = _amount_text(value)
         if _AMOUNT.fullmatch(text) is None:
-            raise fail(f'{text!r} is not a plain decimal number such as "10.00"')
+            raise fail(
+                f"{quoted(text, _SHOWN)} is not a plain decimal number such as {example}", hint
+            )
         try:
             number = Decimal(text)
         except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
-            raise fail(f"{text!r} is not a decimal number") from None
+            raise fail(f"{quoted(text, _SHOWN)} is not a decimal number", hint) from None
+        shown = shorten(text, _SHOWN)
         too_low = number < minimum if inclusive else number <= minimum
         if too_low:
-            word = "at least" if inclusive else "greater than"
-            raise fail(f"must be {word} {minimum}, not {text}")
+            raise fail(f"must be {word} {minimum}, not {shown}", hint)
         if number > maximum:
-            raise fail(f"must be at most {maximum}, not {text}", _limit_hint(maximum))
+            raise fail(f"must be at most {maximum}, not {shown}", _limit_hint(maximum))
         exponent = number.as_tuple().exponent
         if isinstance(exponent, int) and -exponent > places:
-            raise fail(f"{text} has more than {places} decimal places")
+            raise fail(f"{shown} has more than {places} decimal places", hint)
         return format(number.copy_abs() if number.is_zero() else number, "f")
 
     return validate
@@ -239,7 +272,7 @@ def _limit_hint(maximum: Decimal) -> str:
             f"before the decimal point (doorsillAmount is NUMERIC(20,8)); {maximum} is the "
             "most this tool sends."
         )
-    return "Check the value for a typo."
+    return f"Check the value for a typo: it is at most {maximum}."
 
 
 def _decimal_schema(places: int) -> dict[str, Any]:
@@ -254,13 +287,21 @@ Money = Annotated[
 ]
 Threshold = Annotated[
     str,
-    PlainValidator(_decimal_validator(places=2, minimum=Decimal(0), inclusive=True)),
+    PlainValidator(
+        _decimal_validator(places=2, minimum=Decimal(0), inclusive=True, example='"100.00"')
+    ),
     WithJsonSchema(_decimal_schema(2)),
 ]
 Percent = Annotated[
     str,
     PlainValidator(
-        _decimal_validator(places=4, minimum=Decimal(0), inclusive=False, maximum=Decimal(1))
+        _decimal_validator(
+            places=4,
+            minimum=Decimal(0),
+            inclusive=False,
+            maximum=Decimal(1),
+            example='"0.85" (the customer pays 85%)',
+        )
     ),
     WithJsonSchema(_decimal_schema(4)),
 ]
@@ -270,22 +311,35 @@ Percent = Annotated[
 
 
 def _int_value(value: Any) -> int | None:
-    """An int from an int or a string of digits (``${VAR}`` values are text); else None."""
+    """An int from an int or a string of digits (``${VAR}`` values are text); else None.
+
+    Text of more than :data:`_MAX_DIGITS` digits is refused as far too large (Python
+    would not even convert 4,300 of them).
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
     if isinstance(value, str) and re.fullmatch(r"[-+]?[0-9]+", value.strip()):
+        digits = len(value.strip().lstrip("+-"))
+        if digits > _MAX_DIGITS:
+            raise fail(
+                f"is a number of {digits:,} digits, far too large", "Check the value for a typo."
+            )
         return int(value.strip())
     return None
+
+
+_POSITIVE_INT_HINT = "Write a whole number of 1 or more, without quotes or decimals, e.g. 4."
+_POSITIVE_NUMBER_HINT = "Write a number greater than 0, without quotes or a unit, e.g. 5 or 2.5."
 
 
 def _positive_int(value: Any) -> int:
     number = _int_value(value)
     if number is None:
-        raise fail(f"must be a whole number, not {_describe(value)}")
+        raise fail(f"must be a whole number, not {_describe(value)}", _POSITIVE_INT_HINT)
     if number < 1:
-        raise fail(f"must be at least 1, not {number}")
+        raise fail(f"must be at least 1, not {_number(number)}", _POSITIVE_INT_HINT)
     return number
 
 
@@ -296,9 +350,9 @@ def _positive_number(value: Any) -> float:
     if number is None and isinstance(value, str) and _AMOUNT.fullmatch(value.strip()):
         number = float(value)
     if number is None:
-        raise fail(f"must be a number, not {_describe(value)}")
+        raise fail(f"must be a number, not {_describe(value)}", _POSITIVE_NUMBER_HINT)
     if number <= 0:
-        raise fail(f"must be greater than 0, not {number:g}")
+        raise fail(f"must be greater than 0, not {number:g}", _POSITIVE_NUMBER_HINT)
     return float(number)
 
 
@@ -308,20 +362,43 @@ def _auto_or_count(value: Any) -> Literal["auto"] | int:
     number = _int_value(value)
     if number is None or not 1 <= number <= MAX_COUNT:
         raise fail(
-            f"must be 'auto' or a whole number from 1 to {MAX_COUNT}, not {_describe(value)}"
+            f"must be 'auto' or a whole number from 1 to {MAX_COUNT}, not {_describe(value)}",
+            "Leave it out (auto: what the plan needs, the safest choice), or write a whole "
+            f"number from 1 to {MAX_COUNT} (num and eachCmNum are NUMERIC(5)), e.g. 500.",
         )
     return number
+
+
+_QUANTITY_HINT = (
+    f"Write how many vouchers each customer gets, a whole number from 1 to {MAX_COUNT} "
+    "(e.g. quantity: 2), or the name of a mapped column that holds each customer's "
+    "number (e.g. quantity: qty)."
+)
 
 
 def _quantity(value: Any) -> int | str:
     number = _int_value(value)
     if number is not None:
         if number < 1:
-            raise fail(f"must be at least 1, not {number}", "Leave rows without a grant out.")
+            raise fail(
+                f"must be at least 1, not {_number(number)}", "Leave rows without a grant out."
+            )
+        if number > MAX_COUNT:
+            # eachCmNum, NUMERIC(5), caps how many of one voucher a customer can hold
+            raise fail(
+                f"must be at most {MAX_COUNT}, not {_number(number)}: one customer can hold at "
+                f"most {MAX_COUNT} of a voucher (the API's eachCmNum is NUMERIC(5))",
+                _QUANTITY_HINT,
+            )
         return number
     if isinstance(value, str) and value.strip():
         return value.strip()
-    raise fail(f"must be a whole number or a column name, not {_describe(value)}")
+    raise fail(f"must be a whole number or a column name, not {_describe(value)}", _QUANTITY_HINT)
+
+
+def _number(number: int) -> str:
+    """An int as a message shows it: at most :data:`_SHOWN` characters of it."""
+    return shorten(str(number), _SHOWN)
 
 
 def _sheet(value: Any) -> str | int:
@@ -351,7 +428,12 @@ Quantity = Annotated[
     int | str,
     PlainValidator(_quantity),
     WithJsonSchema(
-        {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "minLength": 1}]}
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": MAX_COUNT},
+                {"type": "string", "minLength": 1},
+            ]
+        }
     ),
 ]
 SheetRef = Annotated[

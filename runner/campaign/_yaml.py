@@ -7,7 +7,9 @@ narrowed further:
 
 * ``true`` / ``false`` (lowercase only) are booleans;
 * ``null``, ``~`` and an empty value are ``None``;
-* decimal integers without leading zeros (``-12``, ``0``, ``6856083179295188426``) are ints;
+* decimal integers without leading zeros (``-12``, ``0``, ``6856083179295188426``) of at
+  most 100 digits are ints (a longer one stays text, which the field then refuses as far
+  too large: Python will not even convert 4,300 digits);
 * plain decimal fractions (``10.5``, ``-0.25``) are floats;
 * everything else, e.g. ``NO``, ``yes``, ``on``, ``007100``, ``1:20``, ``0x1F``, ``0o17``,
   ``1e3``, ``.inf`` and ``2027-03-01``, is a string.
@@ -47,7 +49,7 @@ _TAG_HINT = (
 _RESOLVERS: list[tuple[str, re.Pattern[str], list[str]]] = [
     (f"{_TAG}bool", re.compile(r"^(?:true|false)$"), list("tf")),
     (f"{_TAG}null", re.compile(r"^(?:~|null|)$"), ["~", "n", ""]),
-    (f"{_TAG}int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789")),
+    (f"{_TAG}int", re.compile(r"^[-+]?(?:0|[1-9][0-9]{0,99})$"), list("-+0123456789")),
     (f"{_TAG}float", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)\.[0-9]+$"), list("-+0123456789")),
 ]
 

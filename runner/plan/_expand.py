@@ -15,10 +15,10 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from runner.errors import Location, Problem
-from runner.plan._checks import list_kind
+from runner.plan._checks import MAX_COUNT, list_kind
 from runner.plan._ids import job_ids
 from runner.plan._model import JOB_COLUMNS, JOB_SCHEMA
-from runner.sheets import ROW, AudienceTable, check_quantity
+from runner.sheets import ROW, AudienceTable, check_quantity, quoted
 
 __all__ = ["LINE_SCHEMA", "GrantLine", "combine", "explode_jobs", "select_line"]
 
@@ -156,14 +156,18 @@ def _quantity(
 def _too_large(
     chosen: pl.DataFrame, column: str, audience: AudienceTable, at: Location
 ) -> list[Problem]:
-    """Digit-only quantities too long to be a count (they would overflow Int64)."""
-    bad = chosen.filter(pl.col(column).cast(pl.Int64, strict=False).is_null())
+    """Quantities above what one customer can hold of a voucher (eachCmNum, NUMERIC(5)):
+    digit-only cells too long for Int64 included, so no sum of them can overflow."""
+    count = pl.col(column).cast(pl.Int64, strict=False)
+    bad = chosen.filter(count.is_null() | (count > MAX_COUNT))
     header = audience.columns.get(column, column)
     return [
         Problem(
-            f"the quantity {text!r} is far too large",
+            f"the quantity {quoted(text)} is too large: one customer can hold at most "
+            f"{MAX_COUNT} of a voucher (the API's eachCmNum is NUMERIC(5))",
             Location(file=str(audience.path), sheet=audience.sheet, row=row, column=header),
-            "Write the number of vouchers this customer gets (at most 99999), and run again.",
+            f"Write the number of vouchers this customer gets (at most {MAX_COUNT}), and run "
+            "again.",
         )
         for text, row in bad.select(column, ROW).iter_rows()
     ]

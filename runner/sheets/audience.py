@@ -21,8 +21,11 @@ import polars as pl
 from runner.errors import InvalidInput, Location, Problem
 from runner.keys import KEY_KINDS, KeyKind
 from runner.sheets.cellchecks import FormulaPolicy, check_cell_kinds, check_formulas
+from runner.sheets.celltypes import column_letters
 from runner.sheets.checks import (
+    HEADER_SEARCH_ROWS,
     QUANTITY_PATTERN,
+    HeaderRow,
     IdCell,
     check_id_column,
     check_quantity_values,
@@ -103,8 +106,9 @@ def read_audience(
     grid = _read_grid(path, key, columns, sheet, encoding, yaml_path, header_row)
     frame = _frame(grid)
     header_at = Location(file=file, sheet=grid.sheet, row=grid.header_row)
+    names = _column_names(grid.header)
     found, problems = resolve_columns(
-        [c for c in frame.columns if c != ROW],
+        _header_row(grid, names),
         columns,
         header_at,
         yaml_path,
@@ -112,7 +116,6 @@ def read_audience(
     )
     problems = grid.problems + problems
     at = Location(file=file, sheet=grid.sheet)
-    names = _column_names(grid.header)
     mapped = {names.index(column): column for column in found.values()}
     problems += check_formulas(grid, mapped, formulas, file)
     frame, id_problems = _check_ids(frame, grid, found, key, at)
@@ -243,6 +246,18 @@ def _column_names(header: list[str | None]) -> list[str]:
         taken.add(name)
         names.append(name)
     return names
+
+
+def _header_row(grid: RawGrid, names: list[str]) -> HeaderRow:
+    """The grid's header for :func:`resolve_columns`: its texts, the frame's column names,
+    each column's name in a message (its letters in a workbook, its position in a CSV),
+    and the first rows below it."""
+    if grid.absolute:
+        labels = [column_letters(column) for column in grid.absolute]
+    else:
+        labels = [str(position) for position in range(1, len(names) + 1)]
+    below = grid.body.head(HEADER_SEARCH_ROWS).rows()
+    return HeaderRow(grid.header, names, labels, list(zip(grid.rows, below, strict=False)))
 
 
 def _frame(grid: RawGrid) -> pl.DataFrame:

@@ -23,7 +23,14 @@ from xml.etree import ElementTree
 
 from runner.sheets.workbook import XlsxLayoutError, date_styles, sheet_part
 
-__all__ = ["SheetCells", "XlsxLayoutError", "cell_name", "column_index", "scan_sheet"]
+__all__ = [
+    "SheetCells",
+    "XlsxLayoutError",
+    "cell_name",
+    "column_index",
+    "column_letters",
+    "scan_sheet",
+]
 
 _CELL_REF = re.compile(r"([A-Z]+)(\d+)")
 _NUMERIC_TYPES = frozenset({None, "n"})
@@ -58,14 +65,19 @@ def column_index(letters: str) -> int:
     return index - 1
 
 
-def cell_name(column: int, row: int) -> str:
-    """The Excel name of a cell from its 0-based column and 1-based row: (1, 7) → B7."""
+def column_letters(column: int) -> str:
+    """The Excel name of a 0-based column: 0 → A, 25 → Z, 26 → AA."""
     letters = ""
     column += 1
     while column:
         column, rest = divmod(column - 1, 26)
         letters = chr(ord("A") + rest) + letters
-    return f"{letters}{row}"
+    return letters
+
+
+def cell_name(column: int, row: int) -> str:
+    """The Excel name of a cell from its 0-based column and 1-based row: (1, 7) → B7."""
+    return f"{column_letters(column)}{row}"
 
 
 def scan_sheet(path: Path, sheet_name: str, columns: Set[int]) -> SheetCells:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
@@ -19,11 +19,13 @@ import polars as pl
 
 from runner.errors import Location, Problem
 from runner.sheets.idchars import check_id_text
-from runner.sheets.text import BOM, WHITESPACE, damaged_expr, looks_damaged
+from runner.sheets.text import BOM, WHITESPACE, damaged_expr, looks_damaged, quoted
 
 __all__ = [
     "DAMAGED_ID_HINT",
+    "HEADER_SEARCH_ROWS",
     "QUANTITY_PATTERN",
+    "HeaderRow",
     "IdCell",
     "check_damaged_ids",
     "check_duplicates",
@@ -45,12 +47,29 @@ _DIGITS = re.compile(r"[0-9]+")
 QUANTITY_PATTERN = "^[0-9]+$"
 
 
-def _header_key(text: str) -> str:
-    return text.replace(BOM, "").strip(WHITESPACE)
+def _header_key(text: str | None) -> str:
+    return (text or "").replace(BOM, "").strip(WHITESPACE)
+
+
+@dataclass(frozen=True)
+class HeaderRow:
+    """A file's header row as read, for finding the mapped columns in it.
+
+    ``texts`` holds each column's header text as the file has it (None when empty),
+    ``names`` its name in the audience frame (unique: see ``AudienceTable``), ``labels``
+    how a message names the column (``D`` in a workbook, ``4`` for the fourth of a CSV).
+    ``below`` holds the first rows under the header (row number and cells), in which the
+    headers missing from it may be found.
+    """
+
+    texts: Sequence[str | None]
+    names: Sequence[str]
+    labels: Sequence[str]
+    below: Sequence[tuple[int, Sequence[str | None]]] = ()
 
 
 def resolve_columns(
-    names: list[str],
+    header: HeaderRow,
     columns: Mapping[str, str],
     where: Location,
     yaml_path: str | None,
@@ -59,53 +78,95 @@ def resolve_columns(
 ) -> tuple[dict[str, str], list[Problem]]:
     """Map each of our names to the file's column whose trimmed header is the wanted text.
 
-    ``names`` are the file's column names in order; ``where`` locates the header row.
-    ``header_row``, when the campaign set one, is named in the hint of a missing header.
-    Returns the mapping (our name → column name in the file) and the problems found.
+    ``where`` locates the header row. ``header_row``, when the campaign set one, is named
+    in the hint of a missing header. A mapped header found in two columns is a problem
+    naming both (reading either one would be a guess). Returns the mapping (our name →
+    column name in the file) and the problems found.
     """
-    by_key: dict[str, list[str]] = {}
-    for name in names:
-        by_key.setdefault(_header_key(name), []).append(name)
+    by_key: dict[str, list[int]] = {}
+    for position, text in enumerate(header.texts):
+        by_key.setdefault(_header_key(text), []).append(position)
     found: dict[str, str] = {}
     problems: list[Problem] = []
+    missing = [wanted for wanted in columns.values() if not by_key.get(_header_key(wanted))]
+    moved = _header_moved(missing, header.below)
     for ours, wanted in columns.items():
         key_path = f"{yaml_path}.columns.{ours}" if yaml_path else None
         at = replace(where, column=wanted, yaml_path=key_path)
         matches = by_key.get(_header_key(wanted), [])
         if len(matches) == 1:
-            found[ours] = matches[0]
+            found[ours] = header.names[matches[0]]
         elif matches:
-            problems.append(_ambiguous(wanted, ours, matches, at))
+            problems.append(_ambiguous(wanted, ours, [header.labels[m] for m in matches], at))
         else:
-            missing = _missing_header(wanted, ours, names, replace(at, column=None), header_row)
-            problems.append(missing)
+            at = replace(at, column=None)
+            problems.append(_missing_header(wanted, ours, header, at, header_row, moved))
     return found, problems
 
 
-def _ambiguous(wanted: str, ours: str, matches: list[str], at: Location) -> Problem:
+#: How many rows below the header are searched for headers that are missing from it.
+HEADER_SEARCH_ROWS = 10
+_MAX_HEADERS_SHOWN = 20
+
+
+def _header_moved(
+    missing: list[str], below: Sequence[tuple[int, Sequence[str | None]]]
+) -> int | None:
+    """The first row below the header (of the first few) holding every missing header:
+    the row the headers are really on when a title sits above them."""
+    if not missing:
+        return None
+    wanted = {_header_key(text) for text in missing}
+    for row, cells in below[:HEADER_SEARCH_ROWS]:
+        if wanted <= {_header_key(cell) for cell in cells}:
+            return row
+    return None
+
+
+def _ambiguous(wanted: str, ours: str, labels: list[str], at: Location) -> Problem:
+    shown = ", ".join(labels[:-1]) + f" and {labels[-1]}"
+    row = f" of row {at.row}" if at.row is not None else ""
     return Problem(
-        f"header {wanted!r} (for {ours}) appears in {len(matches)} columns",
+        f"header {quoted(wanted)} (for {ours}) appears in {len(labels)} columns{row}: "
+        f"columns {shown}",
         at,
-        "Rename or delete the extra column so that the header is unique, and run again.",
+        "Rename or delete the extra column so that the header is unique (the tool will not "
+        "guess which one holds the values), and run again.",
     )
 
 
 def _missing_header(
-    wanted: str, ours: str, names: list[str], at: Location, header_row: int | None
+    wanted: str,
+    ours: str,
+    header: HeaderRow,
+    at: Location,
+    header_row: int | None,
+    moved: int | None,
 ) -> Problem:
-    keys = [_header_key(name) for name in names]
-    shown = ", ".join(repr(k) for k in keys) or "none"
+    """No column has the wanted header. The hint names a look-alike header, and the row
+    the headers are really on (``moved``) or the ``header_row`` the campaign set."""
+    keys = [_header_key(text) for text in header.texts]
+    shown = ", ".join(quoted(k) for k in keys[:_MAX_HEADERS_SHOWN]) or "none"
+    if len(keys) > _MAX_HEADERS_SHOWN:
+        shown += f" and {len(keys) - _MAX_HEADERS_SHOWN} more"
     close = difflib.get_close_matches(_header_key(wanted), keys, n=1)
-    hint = f"Did you mean {close[0]!r}? " if close else ""
+    hint = f"Did you mean {quoted(close[0])}? " if close else ""
     if len(keys) == 1 and ("\t" in keys[0] or ";" in keys[0]):
         hint += "The file seems to use tabs or semicolons: save it as CSV with commas. "
+    message = f"no column {quoted(wanted)} (for {ours}); the headers are: {shown}"
+    if moved is not None:
+        hint += (
+            f"The headers are on row {moved}, below a title: set `header_row: {moved}` for "
+            "this audience (the rows above it are then skipped), and run again."
+        )
+        return Problem(message, at, hint)
     if header_row is not None:
         hint += (
             f"The headers are read from row {at.row} (`header_row: {header_row}`): if they "
             "are on another row, set `header_row` to it. "
         )
     hint += f"Fix the header in the file or `columns.{ours}` in the campaign, and run again."
-    return Problem(f"no column {wanted!r} (for {ours}); the headers are: {shown}", at, hint)
+    return Problem(message, at, hint)
 
 
 @dataclass(frozen=True)
@@ -144,7 +205,7 @@ def _damaged(cell: IdCell) -> str | None:
     if cell.number is not None:
         return None if _numeric_id_text(cell.number) else f"the number {cell.number}"
     if cell.text is not None and looks_damaged(cell.text):
-        return repr(cell.text)
+        return quoted(cell.text)
     return None
 
 
@@ -186,7 +247,7 @@ def check_duplicates(cells: list[IdCell], skip: set[int], at: Location) -> list[
             rows_of.setdefault(cell.text, []).append(cell.row)
     return [
         Problem(
-            f"customer {value!r} appears {len(rows)} times: rows "
+            f"customer {quoted(value)} appears {len(rows)} times: rows "
             + ", ".join(str(r) for r in rows),
             replace(at, row=rows[1]),
             "Keep one row per customer (put the whole quantity on it), and run again.",
@@ -205,9 +266,9 @@ def check_quantity_values(cells: list[IdCell], at: Location) -> list[Problem]:
         if cell.text is None:
             message = "the quantity is empty"
         elif cell.text.startswith("-") and _DIGITS.fullmatch(cell.text[1:]):
-            message = f"the quantity {cell.text!r} is negative"
+            message = f"the quantity {quoted(cell.text)} is negative"
         else:
-            message = f"the quantity {cell.text!r} is not a whole number written with digits"
+            message = f"the quantity {quoted(cell.text)} is not a whole number written with digits"
         problems.append(
             Problem(
                 message,

@@ -25,9 +25,13 @@ import polars as pl
 
 from runner.errors import InvalidInput, Location, Problem
 from runner.sheets.grid import RawGrid, header_beyond_data, is_blank
-from runner.sheets.text import DecodeFailure, Encoding, decode, trim
+from runner.sheets.text import MAX_QUOTED, DecodeFailure, Encoding, decode, quoted, trim
 
-__all__ = ["read_csv_grid"]
+__all__ = ["MAX_HEADER_CHARS", "read_csv_grid"]
+
+#: The longest header line read: 16,384 columns (Excel's most) of 6 characters each.
+#: A longer "header" is a file that is no spreadsheet, refused before it is parsed.
+MAX_HEADER_CHARS = 100_000
 
 _REPARSE_HINT = (
     "Open the file in Excel and save it again as 'CSV UTF-8 (Comma delimited)', or fix the "
@@ -46,6 +50,7 @@ def read_csv_grid(
     except DecodeFailure as exc:
         where = Location(file=file, row=exc.line)
         raise InvalidInput([Problem(exc.message, where, exc.hint)], source=file) from None
+    _refuse_huge_header(path, decoded.text, header_row)
     if _plain(decoded.text):
         return _plain_grid(path, decoded.text, decoded.encoding, header_row, yaml_path)
     records = _python_records(decoded.text)
@@ -72,6 +77,36 @@ def read_csv_grid(
         encoding=decoded.encoding,
         problems=_ragged(path, (records or [])[1:], len(header)),
     )
+
+
+def _refuse_huge_header(path: Path, text: str, header_row: int) -> None:
+    """Refuse a file whose header line is longer than any real header could be.
+
+    A damaged copy (a file of NUL bytes), a binary file saved as .csv or a log with no
+    line breaks reads as one enormous "header": parsing it into a table and comparing
+    the mapped headers with it would take gigabytes and minutes for nothing. Its line is
+    measured before anything is parsed.
+    """
+    start, offset = _plain_header(text, header_row)
+    if start is None:
+        return
+    end = text.find("\n", offset)
+    length = (len(text) if end < 0 else end) - offset
+    if length <= MAX_HEADER_CHARS:
+        return
+    line = text[offset : offset + length]
+    nul = line[:MAX_QUOTED].strip("\x00") == ""
+    what = "NUL bytes (a damaged copy)" if nul else quoted(line, 20)
+    problem = Problem(
+        f"line {start}, where the header should be, is {length:,} characters long and starts "
+        f"with {what}: this is not a spreadsheet of customers (a header line has at most "
+        f"{MAX_HEADER_CHARS:,} characters)",
+        Location(file=str(path), row=start),
+        "Check that the audience's `file` names the customer list; if it does, the file "
+        "is damaged (an interrupted copy leaves NUL bytes): export or copy it again, and "
+        "run again.",
+    )
+    raise InvalidInput([problem], source=str(path))
 
 
 def _parse(
@@ -214,7 +249,7 @@ def _ragged(path: Path, records: list[tuple[int, list[str]]], width: int) -> lis
                 Problem(
                     f"this line has {len(record)} cells but the header has {width}; "
                     f"{len(extra)} cell(s) beyond the last column would be lost "
-                    f"(first: {extra[0]!r})",
+                    f"(first: {quoted(extra[0])})",
                     Location(file=str(path), row=line),
                     "Quote cells that contain commas (or delete the extra cells), and run again.",
                 )

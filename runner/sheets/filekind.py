@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import difflib
+import os
 import stat
 import struct
 from pathlib import Path
@@ -54,6 +56,9 @@ def file_kind(path: Path) -> tuple[str, Problem | None]:
     where = Location(file=str(path))
     try:
         mode = path.stat().st_mode
+    except FileNotFoundError as exc:
+        hint = _did_you_mean(path) + _PATH_HINT
+        return "", Problem(f"cannot read the file: {_reason(exc)}", where, hint)
     except OSError as exc:
         return "", Problem(f"cannot read the file: {_reason(exc)}", where, _PATH_HINT)
     what = next((name for test, name in _NOT_REGULAR if test(mode)), None)
@@ -78,6 +83,30 @@ def file_kind(path: Path) -> tuple[str, Problem | None]:
     if suffix in XLS_SUFFIXES:
         return "", Problem("the file is an old Excel 97-2003 workbook (.xls)", where, _XLS_HINT)
     return "", Problem(f"unsupported file type {suffix or '(none)'!r}", where, _TYPE_HINT)
+
+
+#: The most entries of a folder looked at for a "did you mean".
+_MAX_LISTED = 10_000
+
+
+def _did_you_mean(path: Path) -> str:
+    """ "Did you mean 'x'? " naming the file next to a missing one whose name differs only in
+    letter case (file names are case-sensitive here, unlike on Windows and macOS), or else
+    one that looks alike; "" when there is none."""
+    try:
+        with os.scandir(path.parent) as entries:
+            names = [entry.name for _, entry in zip(range(_MAX_LISTED), entries, strict=False)]
+    except OSError:
+        return ""
+    wanted = path.name.casefold()
+    same = [name for name in names if name.casefold() == wanted]
+    if same:
+        return (
+            f"Did you mean {same[0]!r}? File names are case-sensitive here: write the name "
+            "exactly as the folder shows it. "
+        )
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.8)
+    return f"Did you mean {close[0]!r}? " if close else ""
 
 
 def _reason(exc: OSError) -> str:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from runner.errors import Location, Problem
+from runner.sheets.text import quoted
 
 __all__ = ["MAX_ID_LENGTH", "check_id_text", "describe_character"]
 
@@ -144,18 +145,18 @@ def check_id_text(
 def _problem(kind: _Kind, cells: list[tuple[int, str, str]], at: Location) -> Problem:
     cells.sort()
     number, text, char = cells[0]
-    shown = text if len(text) <= 40 else text[:37] + "..."
+    shown = quoted(text, 40)
     if kind is _COMMA:
-        message = f"the id {shown!r} contains a comma: the vendor would read it as two ids"
+        message = f"the id {shown} contains a comma: the vendor would read it as two ids"
     elif kind is _TOO_LONG:
         message = (
-            f"the id {shown!r} is {len(text)} characters long: the vendor stores at most "
+            f"the id {shown} is {len(text)} characters long: the vendor stores at most "
             f"{MAX_ID_LENGTH}"
         )
     elif kind is _NOT_NUMERIC:
-        message = f"the cm_id {shown!r} is not digits only: it contains {describe_character(char)}"
+        message = f"the cm_id {shown} is not digits only: it contains {describe_character(char)}"
     else:
-        message = f"the id {shown!r} contains {describe_character(char)}"
+        message = f"the id {shown} contains {describe_character(char)}"
     if len(cells) > 1:
         rows = [str(cell[0]) for cell in cells[1:]]
         message += f"; so do rows {', '.join(rows[:_MAX_ROWS_SHOWN])}"

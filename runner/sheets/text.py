@@ -1,7 +1,12 @@
-"""Text helpers shared by the CSV and XLSX readers: decoding, trimming, id patterns.
+"""Text helpers shared by the CSV and XLSX readers: decoding, trimming, id patterns, quoting.
 
 Trimming removes ASCII whitespace, the full-width space U+3000 and the no-break space
 U+00A0 from both ends of a cell; a cell that is empty after trimming is null.
+
+A message quotes the input through :func:`quoted` (or :func:`shorten`): at most
+:data:`MAX_QUOTED` characters of it, then how many more there are. A cell or a header can
+be megabytes long (a damaged file, a file that is no spreadsheet), and a message that
+copies it whole is as useless as it is heavy.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import polars as pl
 
 __all__ = [
     "BOM",
+    "MAX_QUOTED",
     "WHITESPACE",
     "DecodeFailure",
     "Decoded",
@@ -22,6 +28,8 @@ __all__ = [
     "damaged_expr",
     "decode",
     "looks_damaged",
+    "quoted",
+    "shorten",
     "trim",
     "trim_expr",
 ]
@@ -29,6 +37,8 @@ __all__ = [
 Encoding = Literal["auto", "utf-8", "gb18030"]
 
 BOM = "\ufeff"
+#: The most characters of one input value that a message quotes.
+MAX_QUOTED = 80
 WHITESPACE = " \t\n\r\x0b\x0c\u3000\u00a0"
 
 # 6.85608E+18, 6.85608e18, -1E-3: a number in scientific notation.
@@ -37,6 +47,21 @@ _SCIENTIFIC = re.compile(_SCIENTIFIC_TEXT)
 # 6856083179295188000.0: an integer that went through a float.
 _FLOAT_INTEGER_TEXT = r"[+-]?\d+\.0+"
 _FLOAT_INTEGER = re.compile(_FLOAT_INTEGER_TEXT)
+
+
+def shorten(text: str, limit: int = MAX_QUOTED) -> str:
+    """``text``, or its first ``limit`` characters and ``… (N more characters)``."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
+def quoted(text: str, limit: int = MAX_QUOTED) -> str:
+    """``text`` quoted as Python shows it (``'C0001'``), at most ``limit`` characters of it:
+    a longer text shows as ``'first characters…' (N more characters)``."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit] + '…'!r} ({len(text) - limit:,} more characters)"
 
 
 def trim(value: str | None) -> str | None:

@@ -24,6 +24,7 @@ import fastexcel
 from runner.errors import InvalidInput, Location, Problem
 from runner.sheets.celltypes import XlsxLayoutError, scan_sheet
 from runner.sheets.grid import RawGrid, header_beyond_data, is_blank
+from runner.sheets.text import quoted
 from runner.sheets.workbook import SheetEntry, list_sheets
 
 __all__ = ["read_xlsx_grid"]
@@ -89,6 +90,7 @@ def _by_position(found: dict[int, _V], absolute: list[int]) -> dict[int, _V]:
     return {pos: found[col] for pos, col in enumerate(absolute) if col in found}
 
 
+_MAX_SHEETS_SHOWN = 20
 _EMPTY_HINT = "Put the column headers on the first row and one customer per row below them."
 _HIDDEN_HINT = (
     "Unhide the sheet that holds the customers (right-click a tab → Unhide), or name it "
@@ -123,13 +125,22 @@ def _resolve_sheet(
         return names[sheet], ()
     if isinstance(sheet, str) and sheet in names:
         return sheet, ()
-    existing = ", ".join(repr(n) for n in names) or "none"
+    wanted = quoted(sheet) if isinstance(sheet, str) else repr(sheet)
+    existing = ", ".join(quoted(n) for n in names[:_MAX_SHEETS_SHOWN]) or "none"
+    if len(names) > _MAX_SHEETS_SHOWN:
+        existing += f" and {len(names) - _MAX_SHEETS_SHOWN} more"
     close = difflib.get_close_matches(str(sheet), names, n=1)
-    hint = f"Did you mean {close[0]!r}? " if close else ""
+    hint = f"Did you mean {quoted(close[0])}? " if close else ""
     hint += "Set `sheet` to one of the sheet names (or a 0-based index) and run again."
     where = Location(file=file, yaml_path=f"{yaml_path}.sheet" if yaml_path else None)
     raise InvalidInput(
-        [Problem(f"no sheet {sheet!r} in the workbook; its sheets are: {existing}", where, hint)],
+        [
+            Problem(
+                f"no sheet {wanted} in the workbook; its sheets are: {existing}",
+                where,
+                hint,
+            )
+        ],
         source=file,
     )
 

@@ -86,8 +86,10 @@ def test_the_amount_limit_names_the_vendor_field(tmp_path: Path) -> None:
 def test_the_largest_amount_is_accepted(tmp_path: Path) -> None:
     """999999999999.99 is accepted as money and as a threshold."""
     text = replace(VALID, '    money: "10.00"', '    money: "999999999999.99"')
+    text = replace(text, '    doorsill_amount: "100"', '    doorsill_amount: "999999999999.99"')
     text = replace(text, '  max_face_value: "50000.00"', '  max_face_value: "999999999999.99"')
-    assert load_text(tmp_path, text).vouchers["ten-off"].money == "999999999999.99"
+    voucher = load_text(tmp_path, text).vouchers["ten-off"]
+    assert (voucher.money, voucher.doorsill_amount) == ("999999999999.99", "999999999999.99")
 
 
 def test_formulas_cached_is_an_xlsx_setting(tmp_path: Path) -> None:

@@ -170,8 +170,9 @@ def test_more_than_99999_grants_is_refused_without_expanding(tmp_path: Path) -> 
 
 
 def test_auto_each_limit_over_99999_is_refused(tmp_path: Path) -> None:
-    """eachCmNum is NUMERIC(5): one customer getting more than 99999 is a problem."""
-    text = campaign_text(grants=grant(where="cm_code = 'CUS010001'", quantity="100000"))
+    """eachCmNum is NUMERIC(5): one customer getting more than 99999 in all is a problem."""
+    one = grant(where="cm_code = 'CUS010001'", quantity="50000")
+    text = campaign_text(grants=one + one)
     problems = _problems(write_campaign(tmp_path, text))
     messages = [p.message for p in problems]
     assert "customer 'CUS010001' gets 100000 vouchers; the API allows at most 99999" in messages

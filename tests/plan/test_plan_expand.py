@@ -124,7 +124,23 @@ def test_absurd_quantity_is_reported_not_expanded() -> None:
     _, problems = select_line(_line(aud, quantity="qty"), locate)
     assert len(problems) == 1
     assert problems[0].where.row == 2
-    assert "far too large" in problems[0].message
+    assert "is too large: one customer can hold at most 99999" in problems[0].message
+
+
+def test_a_quantity_cell_above_99999_is_refused_at_its_cell() -> None:
+    """100000 in a cell is more than one customer can hold of a voucher: refused at its row."""
+    aud = audience({"cm_code": ["C1", "C2"], "qty": ["99999", "100000"]})
+    _, problems = select_line(_line(aud, quantity="qty"), locate)
+    (problem,) = problems
+    assert (problem.where.row, problem.where.column) == (3, "header qty")
+    assert problem.message.startswith("the quantity '100000' is too large")
+
+
+def test_quantity_cells_whose_sum_would_overflow_are_refused() -> None:
+    """Two cells of 9e18 (each fits 64 bits, their sum does not) are refused, not summed."""
+    aud = audience({"cm_code": ["C1", "C2"], "qty": ["9000000000000000000"] * 2})
+    _, problems = select_line(_line(aud, quantity="qty"), locate)
+    assert [p.where.row for p in problems] == [2, 3]
 
 
 def test_same_customer_on_two_lines_adds_up_and_seq_continues() -> None:
