@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
-__all__ = ["RateBudget"]
+__all__ = ["WINDOW_S", "RateBudget", "admit_start"]
 
 
 class RateBudget:
@@ -39,6 +40,7 @@ class RateBudget:
         self._taken = 0  # slots of the current grid handed out
         self._last: float | None = None  # the last slot handed out
         self._paused_until = float("-inf")
+        self._starts: deque[float] = deque()  # actual starts in the last window
 
     @property
     def rate(self) -> float:
@@ -75,6 +77,17 @@ class RateBudget:
             self._last = slot
             return slot
 
+    def admit(self, cap: int) -> float | None:
+        """Record a start now if the last :data:`WINDOW_S` holds fewer than *cap* starts of
+        any sharer; else return the clock time at which to ask again.
+
+        The grid spaces the *planned* starts; a sharer whose thread woke late starts late,
+        and the next one on time, so two actual starts can come closer than the grid's
+        interval. Counting the actual starts keeps every window under the limit anyway.
+        """
+        with self._lock:
+            return admit_start(self._starts, self._clock(), cap)
+
     def pushback(self, until: float) -> None:
         """The server pushed back: no sharer starts a request before *until*."""
         with self._lock:
@@ -88,6 +101,21 @@ class RateBudget:
         self._rate = rate
         if self._last is not None:
             self._t0, self._taken = self._last + 1 / rate, 0
+
+
+#: The window the actual starts are counted in: the vendor's second, and a hair more.
+WINDOW_S = 1.001
+
+
+def admit_start(starts: deque[float], now: float, cap: int) -> float | None:
+    """Append *now* to *starts* if fewer than *cap* are within :data:`WINDOW_S` of it;
+    else the time the oldest leaves the window."""
+    while starts and starts[0] <= now - WINDOW_S:
+        starts.popleft()
+    if len(starts) < cap:
+        starts.append(now)
+        return None
+    return starts[0] + WINDOW_S
 
 
 def _check_rate(rate: float) -> None:

@@ -11,6 +11,9 @@ in. It combines three things:
   pace is :data:`HEADROOM` (0.98) x the rate, so that catching up on a late wake-up, and
   the jitter of network latency, keep every one-second window under the limit. The waiting
   request re-reads the *current* rate, so a rate that changes applies at once;
+- a count of the *actual* starts: at most the limit's whole part in any 1.001 s (the
+  grid spaces planned starts; a late wake-up followed by an on-time one would put two
+  actual starts closer, and a sliding one-second limit on the server counts those);
 - a semaphore: at most ``concurrency`` requests in flight;
 - adapting to a limit it was not told: on pushback (429, 503 + Retry-After, "too
   frequent") the rate is set to :data:`ESTIMATE_SHARE` (0.95) x the *accepted* rate, the
@@ -53,7 +56,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import structlog
 
-from runner.execute._budget import RateBudget
+from runner.execute._budget import RateBudget, admit_start
 
 __all__ = ["ESTIMATE_SHARE", "HEADROOM", "MAX_CATCH_UP_S", "SETTLE_S", "AdaptiveThrottle"]
 
@@ -72,6 +75,11 @@ ESTIMATE_SHARE = 0.95
 SETTLE_S = 0.25
 #: The accepted rate is counted over the last second, or over at least this long.
 _MIN_SPAN_S = 0.5
+
+
+def _cap(limit: float) -> int:
+    """At most this many starts in any window: the limit's whole part (at least one)."""
+    return max(1, int(limit + 1e-6))
 
 
 class AdaptiveThrottle:
@@ -102,6 +110,7 @@ class AdaptiveThrottle:
         self._slots = asyncio.Semaphore(concurrency)
         self._paused_until = float("-inf")
         self._accepted: deque[float] = deque()  # answers in the last second
+        self._starts: deque[float] = deque()  # actual starts in the last window
         self._since = float("inf")  # the accepted count starts here (first start, pause end)
         self._cut_at = float("-inf")  # when the rate was last cut
         self._probe_from = (0.0, rate)  # (when, rate): the probe upward grows from there
@@ -116,7 +125,17 @@ class AdaptiveThrottle:
             await self._wait_turn()
             if self.budget is not None:
                 await self._wait_budget(self.budget)
+            else:
+                await self._wait_window()
             yield
+
+    async def _wait_window(self) -> None:
+        # The grid spaces planned starts; a late wake-up followed by an on-time one puts
+        # two actual starts closer. Counting actual starts keeps every window under the
+        # limit. No await between the check and the append: one coroutine at a time.
+        cap = _cap(self.max_rate)
+        while (retry_at := admit_start(self._starts, self._clock(), cap)) is not None:
+            await self._sleep_until(retry_at)
 
     async def _wait_turn(self) -> None:
         # One request at a time waits for its turn; it sleeps in short steps so that a
@@ -136,11 +155,15 @@ class AdaptiveThrottle:
     async def _wait_budget(self, budget: RateBudget) -> None:
         # The start time the tenant's budget gives; a pause that began while we waited
         # for it (another run was pushed back) is waited out and a new start time taken.
+        # The start is then counted in the budget's window of actual starts (all sharers).
         while True:
             await self._sleep_until(budget.reserve())
             if self._pause_end() <= self._clock():
-                return
+                break
             await self._wait_pause()
+        cap = _cap(budget.rate / HEADROOM)
+        while (retry_at := budget.admit(cap)) is not None:
+            await self._sleep_until(retry_at)
 
     async def _wait_pause(self) -> None:
         # A loop, not an Event: another pushback may extend the pause while we sleep.
