@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import random
 import threading
 import time
 
 import pytest
 
 from runner.execute import AdaptiveThrottle, RateBudget
+from runner.execute._budget import WINDOW_S
 
 #: Slots are sums of floats: equal or spaced "exactly" means within this.
 EPS = 1e-9
@@ -146,3 +148,34 @@ async def test_a_pushback_seen_by_one_throttle_pauses_the_other() -> None:
     assert entered >= budget.paused_until
     assert other.rate == 1000.0  # paused, but its own rate is its own
     assert other.pushbacks == 0
+
+
+def test_admit_counts_actual_starts_of_every_sharer_in_a_window() -> None:
+    """The cap-th start in a window is admitted; the next waits until the oldest leaves it."""
+    clock = FakeClock()
+    budget = RateBudget(20.0, clock=clock)
+    for i in range(20):
+        clock.now = 100.0 + i * 0.03  # starts bunched by late wake-ups: 20 in 0.57 s
+        assert budget.admit(20) is None
+    clock.now = 100.6
+    retry_at = budget.admit(20)
+    assert retry_at == pytest.approx(100.0 + WINDOW_S, abs=EPS)
+    clock.now = retry_at
+    assert budget.admit(20) is None  # the oldest start has left the window
+
+
+def test_admitted_starts_never_exceed_the_cap_in_any_window() -> None:
+    """Callers asking at random moments: no window of WINDOW_S holds more than the cap."""
+    clock = FakeClock()
+    budget = RateBudget(20.0, clock=clock)
+    admitted: list[float] = []
+    rng = random.Random(7)
+    while len(admitted) < 500:
+        clock.now += rng.uniform(0.0, 0.08)
+        if (retry_at := budget.admit(20)) is None:
+            admitted.append(clock.now)
+        else:
+            assert retry_at > clock.now
+    for i, start in enumerate(admitted):
+        inside = [t for t in admitted[i:] if t < start + WINDOW_S - EPS]
+        assert len(inside) <= 20
