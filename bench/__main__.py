@@ -17,6 +17,13 @@ ratios, not the absolute times. Nothing here is asserted by a test.
 6. Pacing (``bench.pacing``, in-process, a fake server enforcing a sliding one-second
    limit): the run's throttle at 50, 200 and 500 requests/s, and at 300/s against a server
    allowing 200/s (the limit unknown); accepted requests over the limit.
+7. The grant phase's ledger marks (``sending`` awaited, outcome queued) for 2,000 jobs by
+   32 workers: group commit in the writer thread against a commit per transition on the
+   event loop; wall time and the event loop thread's CPU. And a WAL commit with
+   ``synchronous=FULL`` against ``NORMAL`` (what the durability setting costs).
+8. End to end (``bench.run_e2e``): ``runner run --yes`` through the CLI against ``runner
+   sandbox --rate LIMIT --faults latency=50ms~20ms`` in another process, next to the
+   fixed-schedule plain-httpx script ``bench.fixed_schedule`` against the same sandbox.
 
 ``--quick`` runs smaller sizes (100k customers, 2,000 grants) for a look in a minute.
 """
@@ -24,10 +31,12 @@ ratios, not the absolute times. Nothing here is asserted by a test.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
 import random
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -42,10 +51,11 @@ from pathlib import Path
 import polars as pl
 
 from bench.generate import generate
+from bench.run_e2e import measure as measure_e2e
 from bench.sandbox_state import measure, sandbox_process
 from runner import logs
 from runner.campaign import load_campaign
-from runner.ledger import JobRow, Ledger, VoucherRow
+from runner.ledger import JobRow, Ledger, LedgerWriter, VoucherRow
 from runner.plan import build_plan
 from runner.sheets import AudienceTable
 
@@ -160,6 +170,122 @@ def bench_ledger(directory: Path, n: int = 500) -> list[Row]:
             "fsync-bound",
         )
     ]
+
+
+def _marks_per_transition(ledger: Ledger, jobs: Sequence[JobRow], workers: int) -> None:
+    async def worker(queue: list[JobRow]) -> None:
+        while queue:
+            job = queue.pop()
+            ledger.mark_sending(job.job_id, "m" + job.job_id)
+            await asyncio.sleep(0)  # the request would go out here
+            ledger.mark_done(job.job_id)
+
+    async def run() -> None:
+        queue = list(jobs)
+        await asyncio.gather(*(worker(queue) for _ in range(workers)))
+
+    asyncio.run(run())
+
+
+def _marks_group_commit(ledger: Ledger, jobs: Sequence[JobRow], workers: int) -> None:
+    async def worker(writer: LedgerWriter, queue: list[JobRow]) -> None:
+        while queue:
+            job = queue.pop()
+            await writer.sending(job.job_id, "m" + job.job_id)
+            await asyncio.sleep(0)  # the request would go out here
+            writer.done(job.job_id)
+
+    async def run() -> None:
+        queue = list(jobs)
+        with LedgerWriter(ledger) as writer:
+            await asyncio.gather(*(worker(writer, queue) for _ in range(workers)))
+
+    asyncio.run(run())
+
+
+def bench_group_commit(directory: Path, n: int = 2_000, workers: int = 32) -> list[Row]:
+    """sending + done for n jobs by 32 workers: the writer thread against the loop."""
+    jobs = [JobRow(f"j{i:06d}", "v", "all", f"C{i}", "cm_code", 1) for i in range(n)]
+    voucher = VoucherRow("v", "f", {"name": "bench"})
+    figures: dict[str, tuple[float, float, float]] = {}
+    for mode, marks in (("loop", _marks_per_transition), ("writer", _marks_group_commit)):
+        with Ledger.open(directory / f"marks-{mode}", "bench") as ledger:
+            ledger.sync_plan("h", [voucher], jobs)
+            wall, loop_cpu, cpu = time.perf_counter(), time.thread_time(), time.process_time()
+            marks(ledger, jobs, workers)
+            figures[mode] = (
+                time.perf_counter() - wall,
+                time.thread_time() - loop_cpu,
+                time.process_time() - cpu,
+            )
+    (loop_wall, loop_cpu, loop_all), (writer_wall, writer_cpu, writer_all) = (
+        figures["loop"],
+        figures["writer"],
+    )
+    rows = [
+        Row(
+            f"ledger: {n:,} grants' marks (sending + done), {workers} workers, group commit",
+            f"{writer_wall * 1000:,.0f} ms; CPU a grant: loop thread {writer_cpu * 1e6 / n:,.0f}"
+            f" µs, process {writer_all * 1e6 / n:,.0f} µs",
+            f"a commit each on the loop: {loop_wall * 1000:,.0f} ms; loop thread "
+            f"{loop_cpu * 1e6 / n:,.0f} µs, process {loop_all * 1e6 / n:,.0f} µs",
+            f"{loop_wall / writer_wall:.1f}x faster, {loop_cpu / max(writer_cpu, 1e-9):.1f}x "
+            "less loop CPU",
+            "synchronous=FULL both",
+        )
+    ]
+    return rows + _bench_synchronous(directory)
+
+
+def _bench_synchronous(directory: Path, n: int = 300) -> list[Row]:
+    """One small commit n times in WAL mode, synchronous FULL against NORMAL."""
+    seconds: dict[str, float] = {}
+    for mode in ("FULL", "NORMAL"):
+        conn = sqlite3.connect(directory / f"sync-{mode}.sqlite", isolation_level=None)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {mode}")
+        conn.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)")
+        start = time.perf_counter()
+        for i in range(n):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO t (v) VALUES (?)", (f"value {i}",))
+            conn.execute("COMMIT")
+        seconds[mode] = time.perf_counter() - start
+        conn.close()
+    full, normal = seconds["FULL"], seconds["NORMAL"]
+    return [
+        Row(
+            f"SQLite WAL commit, synchronous=FULL ({n} commits)",
+            f"{full * 1e6 / n:,.0f} µs a commit",
+            f"NORMAL: {normal * 1e6 / n:,.0f} µs a commit",
+            f"{full / normal:.1f}x",
+            "FULL fsyncs the WAL at every commit",
+        )
+    ]
+
+
+def bench_e2e(directory: Path, limits: Sequence[int], grants: int) -> list[Row]:
+    """``runner run`` against a rate-limited sandbox, next to the fixed-schedule script."""
+    rows: list[Row] = []
+    for limit in limits:
+        n = min(grants, limit * 30)
+        got = measure_e2e(float(limit), n, directory)
+        run, base = got.runner, got.baseline
+        rows.append(
+            Row(
+                f"runner run, limit {limit}/s, {n:,} grants (50±20 ms, 32 at a time)",
+                f"{run.rate:,.1f} accepted/s = {run.rate / limit:.3f} of the limit, "
+                f"{run.pushbacks} pushbacks; grant phase CPU {run.cpu_ms_per_grant:.2f} ms a "
+                f"grant (whole process {got.runner_total_cpu_ms_per_grant:.2f} ms, "
+                f"{got.runner_rss_mb:,.0f} MB, exit {got.exit_code})",
+                f"fixed-schedule httpx script: {base.rate:,.1f}/s = {base.rate / limit:.3f}, "
+                f"{base.pushbacks} refused, CPU {base.cpu_ms_per_grant:.2f} ms a grant",
+                f"{run.rate / max(base.rate, 1e-9):.2f}x the rate, "
+                f"{run.cpu_ms_per_grant / max(base.cpu_ms_per_grant, 1e-9):.2f}x the CPU",
+                f"{run.note} for {2 * run.accepted:,} marks",
+            )
+        )
+    return rows
 
 
 @dataclass(frozen=True)
@@ -301,9 +427,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     started = time.perf_counter()
     sizes = [(100_000, 0.0)]
     grants, requests, limits, seconds = 2_000, 1_000, [200], 4.0
+    e2e_grants = 1_000
     if not args.quick:
         sizes += [(1_000_000, 0.0), (1_000_000, 0.2)]
         grants, requests, limits, seconds = 10_000, 3_000, [50, 200, 500], 8.0
+        e2e_grants = 3_000
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         steps: list[tuple[str, Callable[[], list[Row]]]] = [
@@ -313,6 +441,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             ("sandbox", lambda: bench_sandbox(grants)),
             ("sniffio", lambda: bench_sniffio(requests)),
             ("pacing", lambda: bench_pacing(limits, seconds)),
+            ("group-commit", lambda: bench_group_commit(Path(tmp))),
+            ("e2e", lambda: bench_e2e(Path(tmp), limits, e2e_grants)),
         ]
         for name, step in steps:
             print(f"... {name}", file=sys.stderr, flush=True)

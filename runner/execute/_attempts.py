@@ -1,6 +1,8 @@
 """One write (create or grant), attempted under the write-ahead rule.
 
-Each attempt is recorded as ``sending`` and committed before the request leaves.
+Each attempt is recorded as ``sending`` and committed before the request leaves
+(``mark_sending`` returns once it is committed, or returns an awaitable that does: the
+grant phase's group commit, :class:`~runner.ledger.LedgerWriter`).
 NotSent and PushedBack are retried with stamina's backoff and jitter (a PushedBack's
 Retry-After is the least wait); any other outcome ends the loop and is returned for
 the caller to record. Nothing here ever resends after an unknown outcome. A
@@ -40,7 +42,7 @@ class _Stopped(Exception):
 async def attempt_write(
     ctx: RunContext,
     *,
-    mark_sending: Callable[[str], None],
+    mark_sending: Callable[[str], Awaitable[None] | None],
     mark_not_sent: Callable[[str], None],
     send: Callable[[str], Awaitable[object]],
 ) -> AttemptResult:
@@ -58,7 +60,9 @@ async def attempt_write(
                 if ctx.stopping:
                     raise _Stopped
                 msg_id = new_msg_id()
-                mark_sending(msg_id)
+                marked = mark_sending(msg_id)
+                if marked is not None:
+                    await marked  # the commit holding the mark returned: now it may leave
                 try:
                     value = await send(msg_id)
                 except (NotSent, PushedBack, CredentialsRejected) as err:

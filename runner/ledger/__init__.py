@@ -19,12 +19,17 @@ Typical use by the executor::
             ledger.mark_done(job.job_id)              # or mark_failed / _unknown / _not_sent
         ledger.finish_run(run_id, exit_code, summary)
 
+The grant phase batches its job marks instead (:class:`LedgerWriter`, group commit in a
+thread of its own): ``await writer.sending(job_id, msg_id)`` returns once the commit
+holding the mark is done; outcomes are queued and committed in batches.
+
 See :mod:`runner.ledger._states` for the state machine.
 """
 
 from __future__ import annotations
 
 from runner.ledger._lock import CampaignLock
+from runner.ledger._planned import PlannedGrant
 from runner.ledger._records import (
     ChangeRecord,
     ChangeRow,
@@ -51,6 +56,7 @@ from runner.ledger._states import (
 )
 from runner.ledger._store import LEDGER_FILE, Ledger, campaign_dir
 from runner.ledger._tenant import Tenant, normalise_base_url
+from runner.ledger._writer import LedgerWriter
 
 __all__ = [
     "LEDGER_FILE",
@@ -68,6 +74,8 @@ __all__ = [
     "JobState",
     "KeyKind",
     "Ledger",
+    "LedgerWriter",
+    "PlannedGrant",
     "Recovered",
     "RunRecord",
     "SyncReport",

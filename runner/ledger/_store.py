@@ -34,6 +34,8 @@ from runner.ledger import _queries as q
 from runner.ledger._change_moves import ChangeMoves
 from runner.ledger._events import EventRow, append_events
 from runner.ledger._lock import CampaignLock
+from runner.ledger._oserrors import state_dir_error
+from runner.ledger._planned import PlannedGrant, planned_page
 from runner.ledger._records import (
     EventRecord,
     JobRecord,
@@ -85,6 +87,20 @@ def campaign_dir(state_dir: Path, campaign: str) -> Path:
     if unsafe:
         raise ValueError(f"campaign id {campaign!r} cannot name a state directory")
     return state_dir / campaign
+
+
+@contextlib.contextmanager
+def _state_dir_errors(path: Path) -> Iterator[None]:
+    """Opening or creating the ledger at *path*: a full disk, a read-only file system (and
+    the like) becomes :class:`~runner.errors.StateDirUnusable`, whether SQLite, our own
+    file calls or the schema checks (as a damaged ledger) saw it first."""
+    try:
+        yield
+    except (sqlite3.Error, OSError, LedgerError) as exc:
+        unusable = state_dir_error(exc, path)
+        if unusable is None:
+            raise
+        raise unusable from exc
 
 
 def _os_user() -> str | None:
@@ -209,17 +225,18 @@ class Ledger(ChangeMoves):
                 where=Location(file=str(path)),
                 hint="The campaign never ran with this state directory; check --state-dir.",
             )
-        if new:  # whole or not at all: a kill mid-creation must not leave an empty file
-            create_ledger(path, campaign)
-        conn = connect(path)
-        try:
-            if read_only:  # before anything else: an older schema is read, never upgraded
-                conn.execute("PRAGMA query_only = ON")
-            ensure_schema(conn, path, campaign, new=new, read_only=read_only)
-            check_campaign(conn, path, campaign)
-        except BaseException:
-            conn.close()
-            raise
+        with _state_dir_errors(path):
+            if new:  # whole or not at all: a kill mid-creation must not leave an empty file
+                create_ledger(path, campaign)
+            conn = connect(path)
+            try:
+                if read_only:  # before anything else: an older schema is read, never upgraded
+                    conn.execute("PRAGMA query_only = ON")
+                ensure_schema(conn, path, campaign, new=new, read_only=read_only)
+                check_campaign(conn, path, campaign)
+            except BaseException:
+                conn.close()
+                raise
         owns = own_lock is not None
         return cls(
             conn,
@@ -267,19 +284,26 @@ class Ledger(ChangeMoves):
                 hint="Open it writable (this takes the campaign lock) to change it.",
             )
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
         try:
+            conn.execute("BEGIN IMMEDIATE")
             yield conn
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._rollback()
+        except (sqlite3.Error, OSError) as exc:
+            with contextlib.suppress(sqlite3.Error):  # a failed disk may refuse this too
+                self._rollback()
+            unusable = state_dir_error(exc, self.path)
+            if unusable is not None:
+                raise unusable from exc
+            if isinstance(exc, OSError):
+                raise
             raise LedgerError(
                 f"writing the ledger failed: {exc}",
                 where=Location(file=str(self.path)),
                 hint="Check the disk (space, permissions); then rerun: it resumes.",
             ) from exc
         except BaseException:
-            self._rollback()
+            with contextlib.suppress(sqlite3.Error):
+                self._rollback()
             raise
 
     def _rollback(self) -> None:
@@ -762,3 +786,62 @@ class Ledger(ChangeMoves):
             where=where_of(kind, entity_id),
             hint="Is the campaign file the one this ledger was planned from?",
         )
+
+    # --- group commit (:mod:`runner.ledger._writer`) ----------------------------------------
+
+    def writer_handle(self) -> Ledger:
+        """A second handle on this writable ledger's file, with its own connection, for the
+        one thread that calls this (the group-commit writer). It shares the lock (without
+        owning it), the redactor and the current run id; close it in that thread."""
+        if self.read_only:
+            raise LedgerError(
+                "the ledger was opened read-only",
+                where=Location(file=str(self.path)),
+                hint="Open it writable (this takes the campaign lock) to change it.",
+            )
+        with _state_dir_errors(self.path):  # a full disk: StateDirUnusable, as on open
+            conn = connect(self.path)
+        handle = type(self)(
+            conn,
+            self.path,
+            self.campaign,
+            lock=self._lock,
+            owns_lock=False,
+            read_only=False,
+            redactor=self.redactor,
+        )
+        handle._run_id = self._run_id
+        return handle
+
+    def apply_job_moves(
+        self, moves: Sequence[tuple[MoveName, str, Change]]
+    ) -> tuple[int, LedgerError | None]:
+        """Apply job moves ``(move, action, change)`` in order in one transaction, up to the
+        first one the ledger refuses (the job is not in the move's from-state).
+
+        Returns how many were applied and committed, and the refusal that stopped them (it
+        wrote nothing; the moves after it are not applied). Any other failure (SQLite, the
+        disk) undoes them all and is raised as ``_write`` raises.
+        """
+        applied = 0
+        with self._write() as conn:
+            for name, action, change in moves:
+                try:
+                    apply_change(
+                        conn,
+                        "job",
+                        name,
+                        action,
+                        change,
+                        run_id=self._run_id,
+                        redactor=self.redactor,
+                    )
+                except LedgerError as err:  # raised before anything of this move was written
+                    return applied, err
+                applied += 1
+        return applied, None
+
+    def planned_grants(self, *, after: int = 0, limit: int = 10_000) -> list[PlannedGrant]:
+        """The next ``limit`` active planned jobs after rowid ``after``, in plan order, as
+        light tuples (the grant phase reads them a page at a time)."""
+        return planned_page(self._conn, after, limit)
