@@ -387,3 +387,12 @@ def _no_retry_waits(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     with stamina.set_testing(True, attempts=100, cap=True):
         yield
+
+
+#: The sandbox's limit is an exact sliding second. Starts are counted when a request gets
+#: its slot; on a machine loaded by other work, the bytes of one may leave tens of ms
+#: later than another's, so one request in a while lands in the same server second as
+#: the limit's worth before it. That is scheduling noise, not pacing: the control in
+#: test_exec_shared_budget.py, without the shared budget, is pushed back about a dozen
+#: times (12 of 146 requests).
+STRAY_PUSHBACKS = 2

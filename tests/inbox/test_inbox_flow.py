@@ -16,7 +16,7 @@ from runner.inbox import Inbox, approve
 from runner.sandbox import SandboxServer
 from runner.sandbox.testing import inspect
 from runner.summaries import DropStatus
-from tests.execute.conftest import registry
+from tests.execute.conftest import STRAY_PUSHBACKS, registry
 
 from .conftest import (
     age,
@@ -345,7 +345,9 @@ def test_two_drops_of_one_tenant_run_side_by_side_within_its_rate(inbox: Inbox) 
         counters = inspect(limited.base_url)["counters"]
         stages = {name: status_of(inbox.folder("done") / name).jobs for name in ("east", "west")}
     assert stages == {"east": {"done": 25}, "west": {"done": 25}}
-    assert sum(row["rate_limited"] for row in counters.values()) == 0
+    # at most a stray 429 from scheduling noise on a loaded machine (see
+    # tests/execute/test_exec_shared_budget.py: without the budget, dozens)
+    assert sum(row["rate_limited"] for row in counters.values()) <= STRAY_PUSHBACKS
     assert made.report.exit_code == ExitCode.OK
 
 
