@@ -22,7 +22,7 @@ import click
 import structlog
 
 from runner import __version__, api, logs
-from runner.errors import ExitCode, RunnerError
+from runner.errors import ExitCode, RunnerError, UsageError
 from runner.ops import RunOptions
 from runner.outputs import console, hints
 from runner.summaries import (
@@ -107,6 +107,13 @@ def _render_error(err: RunnerError, json_mode: bool) -> None:
         say("  - " + str(problem).replace("\n", "\n    "))
 
 
+def _usage_error(exc: click.ClickException) -> UsageError:
+    """click's own usage error (a missing argument, an unknown option) as ours."""
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "runner"
+    return UsageError(exc.format_message(), hint=f"See `{command} --help` for the usage.")
+
+
 def _render_crash(exc: Exception, json_mode: bool) -> None:
     """A bug: say so, with the traceback to report (what the ledger recorded stays).
 
@@ -153,7 +160,10 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except click.exceptions.Exit as exc:  # --help, --version
         code = exc.exit_code
     except click.ClickException as exc:
-        exc.show()
+        if logs.use_json(_chosen_format[0]):  # a scheduler reads one JSON error, as for any
+            _render_error(_usage_error(exc), json_mode=True)
+        else:
+            exc.show()
         code = ExitCode.INVALID
     except RunnerError as err:
         _render_error(err, logs.use_json(_chosen_format[0]))

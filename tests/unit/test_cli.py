@@ -54,8 +54,19 @@ def test_invalid_input_exits_2_with_every_problem_as_json(
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     """A missing argument is a usage error: exit 2 and click's message."""
-    assert _exit_code(["run"]) == 2
-    assert "Missing argument" in capsys.readouterr().err
+    assert _exit_code(["--log-format", "console", "run"]) == 2
+    err = capsys.readouterr().err
+    assert "Missing argument" in err
+    assert "Usage: runner run" in err
+
+
+def test_usage_errors_in_json_mode_are_one_json_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """With JSON logs, an unknown option is an ErrorReport a scheduler can parse: exit 2."""
+    assert _exit_code(["--log-format", "json", "status", "x.yaml", "--bogus"]) == 2
+    payload = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert (payload["error"], payload["exit_code"]) == ("UsageError", 2)
+    assert "--bogus" in payload["message"]
+    assert "runner status --help" in payload["problems"][0]["hint"]
 
 
 def test_missing_credentials_exit_4_naming_the_variable(
