@@ -28,6 +28,7 @@ See :mod:`runner.ledger._states` for the state machine.
 
 from __future__ import annotations
 
+from runner.ledger._job_frame import JobFrame
 from runner.ledger._lock import CampaignLock
 from runner.ledger._planned import PlannedGrant
 from runner.ledger._records import (
@@ -69,6 +70,7 @@ __all__ = [
     "ChangeState",
     "EntityKind",
     "EventRecord",
+    "JobFrame",
     "JobRecord",
     "JobRow",
     "JobState",

@@ -1,7 +1,8 @@
 """Appending to the event log: one row per transition, never updated or deleted.
 
 Triggers in the schema refuse any UPDATE or DELETE on ``events``; this module is the
-only writer.
+only writer, but for a sync's ``planned`` events of new jobs, copied from the jobs table
+in one statement (:mod:`runner.ledger._sync_store`).
 """
 
 from __future__ import annotations
@@ -12,15 +13,14 @@ from collections.abc import Mapping, Sequence
 from runner.ledger._rows import dump_json
 from runner.ledger._states import EntityKind
 
-__all__ = ["EventRow", "append_events"]
+__all__ = ["INSERT_EVENT_COLUMNS", "EventRow", "append_events"]
 
 # (entity kind, entity id, from-state or None, to-state, detail)
 EventRow = tuple[EntityKind, str, str | None, str, Mapping[str, object]]
 
-_INSERT = (
-    "INSERT INTO events (at, run_id, entity_kind, entity_id, from_state, to_state, detail)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
+#: The columns an appended event fills (``seq`` counts itself), in this order.
+INSERT_EVENT_COLUMNS = "at, run_id, entity_kind, entity_id, from_state, to_state, detail"
+_INSERT = f"INSERT INTO events ({INSERT_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 
 def append_events(

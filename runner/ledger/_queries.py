@@ -1,13 +1,17 @@
 """Read-only queries over the ledger, returning typed records.
 
 Indexes on ``jobs(state)``, ``jobs(voucher_key, state)`` and
-``jobs(voucher_key, customer_key)`` keep these fast at 100k jobs.
+``jobs(voucher_key, customer_key)`` keep these fast at 100k jobs. :func:`job_table` reads
+jobs straight into a polars frame (no record object per job: a 1,000,000-job ledger in a
+few seconds) for the result files and the plan's checks.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+
+import polars as pl
 
 from runner.ledger._records import EventRecord, JobRecord, RunRecord, VoucherRecord
 from runner.ledger._rows import (
@@ -24,7 +28,9 @@ __all__ = [
     "counts",
     "events",
     "job",
+    "job_table",
     "jobs",
+    "last_change",
     "last_run",
     "plan_hash",
     "voucher",
@@ -69,13 +75,9 @@ def job(conn: sqlite3.Connection, job_id: str) -> JobRecord | None:
     return None if row is None else job_record(row)
 
 
-def jobs(
-    conn: sqlite3.Connection,
-    state: JobState | Collection[JobState] | None,
-    voucher_key: str | None,
-    active: bool | None,
-) -> list[JobRecord]:
-    """Jobs in plan order, filtered."""
+def _job_filter(
+    state: JobState | Collection[JobState] | None, voucher_key: str | None, active: bool | None
+) -> tuple[str, list[object]]:
     clauses: list[str] = []
     params: list[object] = []
     if state is not None:
@@ -86,8 +88,62 @@ def jobs(
         clauses.append("voucher_key = ?")
         params.append(voucher_key)
     _active_clause(active, clauses, params)
-    rows = conn.execute(f"SELECT * FROM jobs{_where(clauses)} ORDER BY rowid", params)
+    return _where(clauses), params
+
+
+def jobs(
+    conn: sqlite3.Connection,
+    state: JobState | Collection[JobState] | None,
+    voucher_key: str | None,
+    active: bool | None,
+) -> list[JobRecord]:
+    """Jobs in plan order, filtered."""
+    where, params = _job_filter(state, voucher_key, active)
+    rows = conn.execute(f"SELECT * FROM jobs{where} ORDER BY rowid", params)
     return [job_record(row) for row in rows]
+
+
+#: The columns of ``jobs`` :func:`job_table` reads, with their polars types (``active``
+#: is 0 or 1 as stored; ``refused`` is left out: a version 1 file read as it is lacks it).
+JOB_TABLE_COLUMNS: dict[str, type[pl.DataType]] = {
+    "job_id": pl.String,
+    "voucher_key": pl.String,
+    "audience": pl.String,
+    "customer_key": pl.String,
+    "key_kind": pl.String,
+    "seq": pl.Int64,
+    "customer_name": pl.String,
+    "state": pl.String,
+    "attempts": pl.Int64,
+    "msg_id": pl.String,
+    "sent_at": pl.String,
+    "last_error": pl.String,
+    "return_code": pl.String,
+    "return_msg": pl.String,
+    "remote_ref": pl.String,
+    "planned_in_run": pl.String,
+    "active": pl.Int64,
+    "updated_at": pl.String,
+}
+
+
+def job_table(
+    conn: sqlite3.Connection,
+    state: JobState | Collection[JobState] | None,
+    voucher_key: str | None,
+    active: bool | None,
+    columns: Sequence[str],
+) -> pl.DataFrame:
+    """The ``columns`` (of :data:`JOB_TABLE_COLUMNS`) of the jobs :func:`jobs` returns,
+    as a frame in plan order; stored text as stored (no scrubbing, no record checks)."""
+    schema = {name: JOB_TABLE_COLUMNS[name] for name in columns}
+    where, params = _job_filter(state, voucher_key, active)
+    cursor = conn.execute(f"SELECT {', '.join(schema)} FROM jobs{where} ORDER BY rowid", params)
+    cursor.row_factory = None  # plain tuples
+    frame = pl.DataFrame(schema=schema)
+    while batch := cursor.fetchmany(100_000):
+        frame.vstack(pl.DataFrame(batch, schema=schema, orient="row"), in_place=True)
+    return frame.rechunk()
 
 
 def counts(conn: sqlite3.Connection, active: bool | None) -> dict[str, dict[JobState, int]]:
@@ -110,6 +166,15 @@ def confirmed_grants(conn: sqlite3.Connection, voucher_key: str) -> dict[str, in
         (voucher_key,),
     )
     return {customer_key: n for customer_key, n in rows}
+
+
+def last_change(conn: sqlite3.Connection) -> int:
+    """The sequence number of the last event about a job, voucher or change (not a run's
+    start or end), 0 for none: every write to what the result files show appends one."""
+    row = conn.execute(
+        "SELECT seq FROM events WHERE entity_kind != 'run' ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    return 0 if row is None else int(row[0])
 
 
 def last_run(conn: sqlite3.Connection) -> RunRecord | None:

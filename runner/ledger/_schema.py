@@ -68,6 +68,19 @@ REFUSED_COLUMN = (
     f"CHECK (refused IN (0, 1) AND (refused = 0 OR state IN ({_in(REFUSABLE_STATES)})))"
 )
 
+#: The indexes on ``jobs`` (name: table and columns). A sync into a ledger without jobs
+#: drops them and builds them after its bulk insert (:mod:`runner.ledger._sync_store`):
+#: one sort per index instead of a B-tree insert per row (the event log's index too).
+JOB_INDEXES: dict[str, str] = {
+    "jobs_state": "jobs (state)",
+    "jobs_voucher_state": "jobs (voucher_key, state)",
+    "jobs_voucher_customer": "jobs (voucher_key, customer_key)",
+}
+_JOB_INDEX_DDL = "".join(f"CREATE INDEX {name} ON {on};\n" for name, on in JOB_INDEXES.items())
+_JOB_INDEX_DDL = "".join(f"CREATE INDEX {name} ON {on};\n" for name, on in JOB_INDEXES.items())
+#: The event log's index (see ``_EVENTS_GUARDS``).
+EVENTS_INDEX = ("events_entity", "events (entity_id)")
+
 _DDL = f"""
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -123,10 +136,7 @@ CREATE TABLE jobs (
     {REFUSED_COLUMN}
 ) STRICT;
 
-CREATE INDEX jobs_state ON jobs (state);
-CREATE INDEX jobs_voucher_state ON jobs (voucher_key, state);
-CREATE INDEX jobs_voucher_customer ON jobs (voucher_key, customer_key);
-CREATE INDEX vouchers_state ON vouchers (state);
+{_JOB_INDEX_DDL}CREATE INDEX vouchers_state ON vouchers (state);
 
 """
 
@@ -173,8 +183,8 @@ CREATE TABLE {table} (
 
 
 #: The event log's index and append-only triggers (created again after a rebuild).
-_EVENTS_GUARDS = """
-CREATE INDEX events_entity ON events (entity_id);
+_EVENTS_GUARDS = f"""
+CREATE INDEX {EVENTS_INDEX[0]} ON {EVENTS_INDEX[1]};
 
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;

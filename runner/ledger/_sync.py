@@ -3,7 +3,8 @@
 :func:`compare` takes what the ledger holds and what the plan wants and returns a
 :class:`SyncChanges`; :meth:`SyncChanges.report` turns it into a
 :class:`~runner.ledger.SyncReport`. Nothing here touches SQLite, so ``diff_plan`` and
-``sync_plan`` cannot disagree.
+``sync_plan`` cannot disagree. Jobs are compared column-wise (polars joins): a plan of a
+million jobs is never a million Python objects.
 """
 
 from __future__ import annotations
@@ -11,12 +12,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
 
 from runner.errors import LedgerError, Location
-from runner.ledger._records import JobRow, SyncReport, VoucherConflict, VoucherRow
+from runner.ledger._job_frame import JOB_COLUMNS
+from runner.ledger._records import SyncReport, VoucherConflict, VoucherRow
+from runner.ledger._rows import checked_job_state
 from runner.ledger._states import JobState, VoucherState
 
-__all__ = ["KnownJob", "KnownVoucher", "SyncChanges", "compare"]
+__all__ = ["KNOWN_JOBS", "KnownVoucher", "SyncChanges", "compare"]
 
 # A voucher in these states may exist on the server: its settings can no longer change.
 _FROZEN: frozenset[str] = frozenset({"sending", "unknown", "created", "review"})
@@ -31,16 +37,17 @@ class KnownVoucher:
     active: bool
 
 
-@dataclass(frozen=True)
-class KnownJob:
-    """What :func:`compare` needs of a job already in the ledger."""
-
-    voucher_key: str
-    customer_key: str
-    key_kind: str
-    seq: int
-    state: JobState
-    active: bool
+#: What :func:`compare` needs of the jobs already in the ledger: a frame of these columns,
+#: in the ledger's (rowid) order.
+KNOWN_JOBS: dict[str, type[pl.DataType]] = {
+    "job_id": pl.String,
+    "voucher_key": pl.String,
+    "customer_key": pl.String,
+    "key_kind": pl.String,
+    "seq": pl.Int64,
+    "state": pl.String,
+    "active": pl.Int64,
+}
 
 
 @dataclass
@@ -52,7 +59,7 @@ class SyncChanges:
     reactivated_vouchers: list[tuple[str, VoucherState]] = field(default_factory=list)
     deactivated_vouchers: list[tuple[str, VoucherState]] = field(default_factory=list)
     conflicts: list[VoucherConflict] = field(default_factory=list)
-    new_jobs: list[JobRow] = field(default_factory=list)
+    new_jobs: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=JOB_COLUMNS))
     returning: list[tuple[str, JobState]] = field(default_factory=list)
     leaving: list[tuple[str, JobState]] = field(default_factory=list)
     plan_states: Counter[JobState] = field(default_factory=Counter)
@@ -62,7 +69,7 @@ class SyncChanges:
         return SyncReport(
             plan_hash=plan_hash,
             applied=applied,
-            new=tuple(job.job_id for job in self.new_jobs),
+            new=tuple(self.new_jobs.get_column("job_id").to_list()),
             returning=tuple(job_id for job_id, _ in self.returning),
             no_longer_planned=tuple(j for j, state in self.leaving if state != "done"),
             done_not_in_plan=tuple(j for j, state in self.leaving if state == "done"),
@@ -75,14 +82,28 @@ class SyncChanges:
 
 def compare(
     known_vouchers: Mapping[str, KnownVoucher],
-    known_jobs: Mapping[str, KnownJob],
+    known_jobs: pl.DataFrame | Mapping[str, int],
     vouchers: Sequence[VoucherRow],
-    jobs: Sequence[JobRow],
+    jobs: pl.DataFrame,
 ) -> SyncChanges:
-    """What syncing ``vouchers`` and ``jobs`` into a ledger holding the known rows changes."""
+    """What syncing ``vouchers`` and ``jobs`` (a frame of :data:`JOB_COLUMNS`, in plan
+    order) into a ledger holding the known rows (:data:`KNOWN_JOBS`) changes.
+
+    ``known_jobs`` as a mapping (state: count of active jobs) says the ledger's active
+    jobs are exactly these very jobs: it last synced the same plan hash (which hashes
+    the job ids, and a job id its meaning) and holds as many active jobs as the plan
+    lists. Nothing about the jobs changes then; only the plan's own consistency is
+    checked, without reading every job.
+    """
     changes = SyncChanges()
     planned_keys = _compare_vouchers(known_vouchers, vouchers, changes)
-    _compare_jobs(known_jobs, jobs, planned_keys, changes)
+    if isinstance(known_jobs, pl.DataFrame):
+        _compare_jobs(known_jobs, jobs, planned_keys, changes)
+    else:
+        plan = jobs.with_row_index("_at")
+        _refuse_first_problem(plan, plan.clear(), planned_keys)
+        for state, n in known_jobs.items():
+            changes.plan_states[checked_job_state(state)] += n
     return changes
 
 
@@ -120,49 +141,72 @@ def _compare_voucher(old: KnownVoucher | None, row: VoucherRow, changes: SyncCha
 
 
 def _compare_jobs(
-    known: Mapping[str, KnownJob],
-    jobs: Sequence[JobRow],
-    voucher_keys: set[str],
-    changes: SyncChanges,
+    known: pl.DataFrame, jobs: pl.DataFrame, voucher_keys: set[str], changes: SyncChanges
 ) -> None:
-    seen: set[str] = set()
-    for job in jobs:
-        _check_job(job, seen, voucher_keys)
-        seen.add(job.job_id)
-        old = known.get(job.job_id)
-        if old is None:
-            changes.new_jobs.append(job)
-            changes.plan_states["planned"] += 1
-            continue
-        _check_same_job(old, job)
-        changes.plan_states[old.state] += 1
-        if not old.active:
-            changes.returning.append((job.job_id, old.state))
-    changes.leaving.extend(
-        (job_id, old.state) for job_id, old in known.items() if old.active and job_id not in seen
+    """Column-wise: ``jobs`` (:data:`JOB_COLUMNS`) against ``known`` (:data:`KNOWN_JOBS`)."""
+    plan = jobs.with_row_index("_at")
+    if known.is_empty():  # a first sync: every job is new
+        _refuse_first_problem(plan, plan.clear(), voucher_keys)
+        changes.new_jobs = jobs
+        changes.plan_states["planned"] += jobs.height
+        return
+    matched = plan.join(known, on="job_id", how="left", suffix="_old", maintain_order="left")
+    _refuse_first_problem(plan, matched, voucher_keys)
+    old = matched.filter(pl.col("state").is_not_null())
+    changes.new_jobs = matched.filter(pl.col("state").is_null()).select(list(JOB_COLUMNS))
+    if changes.new_jobs.height:
+        changes.plan_states["planned"] += changes.new_jobs.height
+    for state, n in old.group_by("state").len().iter_rows():
+        changes.plan_states[checked_job_state(state)] += n
+    back = old.filter(pl.col("active") == 0).select("job_id", "state")
+    changes.returning = [(j, checked_job_state(s)) for j, s in back.iter_rows()]
+    gone = known.filter(
+        (pl.col("active") == 1) & ~pl.col("job_id").is_in(plan.get_column("job_id").implode())
     )
+    changes.leaving = [
+        (j, checked_job_state(s)) for j, s in gone.select("job_id", "state").iter_rows()
+    ]
 
 
-def _check_job(job: JobRow, seen: set[str], voucher_keys: set[str]) -> None:
-    where = Location(job_id=job.job_id)
-    hint = "This is a bug in the planner: please report it with the campaign file."
-    if job.job_id in seen:
-        raise LedgerError(f"the plan lists job {job.job_id} twice", where=where, hint=hint)
-    if job.voucher_key not in voucher_keys:
-        raise LedgerError(
-            f"job {job.job_id} grants voucher {job.voucher_key!r}, which the plan does not list",
-            where=where,
-            hint=hint,
-        )
+def _refuse_first_problem(plan: pl.DataFrame, matched: pl.DataFrame, keys: set[str]) -> None:
+    """Raise for the first job (in plan order) listed twice, granting a voucher the plan
+    does not list, or meaning something else than in the ledger; as the plan lists them."""
+    found: list[tuple[int, int, LedgerError]] = []
+    if plan.get_column("job_id").n_unique() < plan.height:  # (one hash pass when none is)
+        twice = plan.filter(~pl.col("job_id").is_first_distinct()).head(1)
+        for at, job_id in twice.select("_at", "job_id").iter_rows():
+            error = LedgerError(f"the plan lists job {job_id} twice", **_bug(job_id))
+            found.append((at, 0, error))
+    if not set(plan.get_column("voucher_key").unique().to_list()) <= keys:
+        stray = plan.filter(~pl.col("voucher_key").is_in(sorted(keys))).head(1)
+        for at, job_id, key in stray.select("_at", "job_id", "voucher_key").iter_rows():
+            message = f"job {job_id} grants voucher {key!r}, which the plan does not list"
+            found.append((at, 1, LedgerError(message, **_bug(job_id))))
+    if "state" in matched.columns:  # else: no job of the ledger to compare with
+        same = [pl.col(c) == pl.col(f"{c}_old") for c in _MEANING]
+        differ = matched.filter(pl.col("state").is_not_null() & ~pl.all_horizontal(same))
+        for row in differ.head(1).iter_rows(named=True):
+            found.append((row["_at"], 2, _meaning_changed(row)))
+    if found:
+        raise min(found, key=lambda item: item[:2])[2]
 
 
-def _check_same_job(old: KnownJob, job: JobRow) -> None:
-    before = (old.voucher_key, old.customer_key, old.key_kind, old.seq)
-    after = (job.voucher_key, job.customer_key, job.key_kind, job.seq)
-    if before != after:
-        raise LedgerError(
-            f"job {job.job_id} means {after} in the plan but {before} in the ledger",
-            where=Location(job_id=job.job_id),
-            hint="Job ids must not change meaning: this is a bug in the planner; "
-            "please report it with the campaign file.",
-        )
+_MEANING = ("voucher_key", "customer_key", "key_kind", "seq")
+
+
+def _bug(job_id: str) -> dict[str, Any]:
+    return {
+        "where": Location(job_id=job_id),
+        "hint": "This is a bug in the planner: please report it with the campaign file.",
+    }
+
+
+def _meaning_changed(row: Mapping[str, Any]) -> LedgerError:
+    before = tuple(row[f"{c}_old"] for c in _MEANING)
+    after = tuple(row[c] for c in _MEANING)
+    return LedgerError(
+        f"job {row['job_id']} means {after} in the plan but {before} in the ledger",
+        where=Location(job_id=row["job_id"]),
+        hint="Job ids must not change meaning: this is a bug in the planner; "
+        "please report it with the campaign file.",
+    )

@@ -2,6 +2,15 @@
 
 The comparison itself is :func:`runner.ledger._sync.compare` (pure); this module is its
 SQL side. Everything runs inside the caller's transaction.
+
+New jobs are inserted in bulk, at about a quarter of the cost of a checked insert per
+row: the schema's CHECKs on ``jobs`` are off for that one statement (``PRAGMA
+ignore_check_constraints``) and :meth:`Ledger.sync_plan` turns foreign keys off for its
+transaction, because what they would check is checked before, column-wise: the state is
+the literal ``'planned'``, ``active`` and ``refused`` take their defaults, the key kind is
+one of :data:`~runner.ledger._states.KEY_KINDS` (:class:`~runner.ledger.JobFrame`), and
+every job's voucher is a voucher of the plan (:func:`~runner.ledger._sync.compare`),
+inserted or kept in the same transaction. NOT NULL and STRICT types still hold.
 """
 
 from __future__ import annotations
@@ -9,54 +18,73 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from runner.ledger._events import EventRow, append_events
-from runner.ledger._records import JobRow
-from runner.ledger._rows import checked_job_state, checked_voucher_state, dump_plain_json, now
-from runner.ledger._sync import KnownJob, KnownVoucher, SyncChanges
+import polars as pl
+
+from runner.ledger import _queries as q
+from runner.ledger._events import INSERT_EVENT_COLUMNS, EventRow, append_events
+from runner.ledger._rows import checked_voucher_state, dump_json, dump_plain_json, now
+from runner.ledger._schema import EVENTS_INDEX, JOB_INDEXES
+from runner.ledger._sync import KNOWN_JOBS, KnownVoucher, SyncChanges
 from runner.ledger._transitions import TABLES, Kind
 
 __all__ = ["load_known", "write_changes"]
 
 
-def load_known(conn: sqlite3.Connection) -> tuple[dict[str, KnownVoucher], dict[str, KnownJob]]:
-    """Every voucher and job the ledger holds, as much as a comparison needs."""
+def load_known(
+    conn: sqlite3.Connection, plan_hash: str, planned_jobs: int
+) -> tuple[dict[str, KnownVoucher], pl.DataFrame | dict[str, int]]:
+    """Every voucher and job the ledger holds, as much as a comparison needs: the jobs as
+    a frame of :data:`~runner.ledger._sync.KNOWN_JOBS` in rowid order, or, when the
+    ledger already follows this plan (it last synced ``plan_hash`` and holds
+    ``planned_jobs`` active jobs), only how many active jobs are in each state (see
+    :func:`~runner.ledger._sync.compare`)."""
     vouchers = {
         row["voucher_key"]: KnownVoucher(
             row["fingerprint"], checked_voucher_state(row["state"]), bool(row["active"])
         )
         for row in conn.execute("SELECT voucher_key, fingerprint, state, active FROM vouchers")
     }
-    jobs = {
-        row["job_id"]: KnownJob(
-            row["voucher_key"],
-            row["customer_key"],
-            row["key_kind"],
-            row["seq"],
-            checked_job_state(row["state"]),
-            bool(row["active"]),
-        )
-        for row in conn.execute(
-            "SELECT job_id, voucher_key, customer_key, key_kind, seq, state, active FROM jobs"
-        )
-    }
+    if q.plan_hash(conn) == plan_hash:
+        states = {
+            state: n
+            for state, n in conn.execute(
+                "SELECT state, COUNT(*) FROM jobs WHERE active = 1 GROUP BY state"
+            )
+        }
+        if sum(states.values()) == planned_jobs:
+            return vouchers, states
+    cursor = conn.execute(f"SELECT {', '.join(KNOWN_JOBS)} FROM jobs ORDER BY rowid")
+    cursor.row_factory = None  # plain tuples: the connection's Row objects cost twice
+    jobs = pl.DataFrame(cursor.fetchall(), schema=KNOWN_JOBS, orient="row")
     return vouchers, jobs
 
 
 def write_changes(
     conn: sqlite3.Connection, plan_hash: str, changes: SyncChanges, *, run_id: str | None
 ) -> None:
-    """Insert, update and (de)activate as ``changes`` says; one event per row touched."""
+    """Insert, update and (de)activate as ``changes`` says; one event per row touched.
+
+    The events come in the order: vouchers, new jobs (plan order), jobs back in the plan,
+    jobs no longer planned; each detail carries ``plan_hash``.
+    """
     at = now()
     events: list[EventRow] = []
     _write_vouchers(conn, changes, at, events)
-    _write_jobs(conn, changes, at, run_id, events)
+    append_events(conn, _tagged(events, plan_hash), at=at, run_id=run_id)
+    _insert_jobs(conn, changes.new_jobs, plan_hash, at, run_id)
+    events = []
+    _set_active(conn, "job", changes.returning, True, at, events)
+    _set_active(conn, "job", changes.leaving, False, at, events)
     conn.execute(
         "INSERT INTO meta (key, value) VALUES ('plan_hash', ?)"
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (plan_hash,),
     )
-    tagged = [(k, i, s, t, {**d, "plan_hash": plan_hash}) for k, i, s, t, d in events]
-    append_events(conn, tagged, at=at, run_id=run_id)
+    append_events(conn, _tagged(events, plan_hash), at=at, run_id=run_id)
+
+
+def _tagged(events: list[EventRow], plan_hash: str) -> list[EventRow]:
+    return [(k, i, s, t, {**d, "plan_hash": plan_hash}) for k, i, s, t, d in events]
 
 
 def _write_vouchers(
@@ -86,39 +114,42 @@ def _write_vouchers(
     _set_active(conn, "voucher", changes.deactivated_vouchers, False, at, events)
 
 
-def _write_jobs(
-    conn: sqlite3.Connection,
-    changes: SyncChanges,
-    at: str,
-    run_id: str | None,
-    events: list[EventRow],
+def _insert_jobs(
+    conn: sqlite3.Connection, new: pl.DataFrame, plan_hash: str, at: str, run_id: str | None
 ) -> None:
-    conn.executemany(
-        "INSERT INTO jobs (job_id, voucher_key, audience, customer_key, key_kind, seq,"
-        " customer_name, state, planned_in_run, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?)",
-        [_job_values(job, run_id, at) for job in changes.new_jobs],
-    )
-    events += [
-        ("job", job.job_id, None, "planned", {"change": "new in the plan"})
-        for job in changes.new_jobs
-    ]
-    _set_active(conn, "job", changes.returning, True, at, events)
-    _set_active(conn, "job", changes.leaving, False, at, events)
+    """Insert the new jobs as planned, and a ``planned`` event for each (in plan order).
 
-
-def _job_values(job: JobRow, run_id: str | None, at: str) -> tuple[object, ...]:
-    return (
-        job.job_id,
-        job.voucher_key,
-        job.audience,
-        job.customer_key,
-        job.key_kind,
-        job.seq,
-        job.customer_name,
-        run_id,
-        at,
+    Column-wise: one ``executemany`` over the frame's rows, and the events copied from
+    the rows just inserted by one ``INSERT … SELECT`` (their detail is the same JSON for
+    every job, written once). Into a ledger without jobs (a first run), the indexes on
+    ``jobs`` and the event log are dropped first and built after: the same indexes.
+    """
+    if new.is_empty():
+        return
+    bulk = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM jobs)").fetchone()[0] == 1
+    indexes = {**JOB_INDEXES, EVENTS_INDEX[0]: EVENTS_INDEX[1]} if bulk else {}
+    for name in indexes:
+        conn.execute(f"DROP INDEX {name}")
+    last = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM jobs").fetchone()[0]
+    rows = new.with_columns(pl.lit(run_id, pl.String).alias("_run"), pl.lit(at).alias("_at"))
+    conn.execute("PRAGMA ignore_check_constraints = ON")  # checked before: see the module
+    try:
+        conn.executemany(
+            "INSERT INTO jobs (job_id, voucher_key, audience, customer_key, key_kind, seq,"
+            " customer_name, planned_in_run, updated_at, state)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned')",
+            rows.iter_rows(buffer_size=50_000),
+        )
+    finally:
+        conn.execute("PRAGMA ignore_check_constraints = OFF")
+    detail = dump_json({"change": "new in the plan", "plan_hash": plan_hash})
+    conn.execute(
+        f"INSERT INTO events ({INSERT_EVENT_COLUMNS}) SELECT ?, ?, 'job', job_id, NULL,"
+        " 'planned', ? FROM jobs WHERE rowid > ? ORDER BY rowid",
+        (at, run_id, detail, last),
     )
+    for name, on in indexes.items():
+        conn.execute(f"CREATE INDEX {name} ON {on}")
 
 
 def _set_active(

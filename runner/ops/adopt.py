@@ -182,7 +182,7 @@ async def _adopt(
     ctx: RunContext,
     options: AdoptOptions,
     plan: Plan,
-    rows: tuple[list[VoucherRow], list[JobRow]],
+    rows: tuple[list[VoucherRow], Sequence[JobRow]],
     tenant: Tenant,
     started: _Started,
 ) -> AdoptSummary:

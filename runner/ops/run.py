@@ -33,7 +33,7 @@ from runner.ops._session import (
     tenant_of,
 )
 from runner.outputs.preview import SUMMARY_FILE, approved_summary_file, read_preview
-from runner.outputs.results import write_outputs
+from runner.outputs.results import write_ledger_outputs
 from runner.plan import (
     Closed,
     Judgement,
@@ -268,9 +268,8 @@ def _run_and_record(
 
     def write_files() -> None:
         with logs.phase("results") as counts:
-            jobs, vouchers = ledger.jobs(active=None), ledger.vouchers(active=None)
-            counts.update(jobs=len(jobs), vouchers=len(vouchers))
-            write_outputs(directory, jobs, vouchers, plan.audiences)
+            _files, written = write_ledger_outputs(directory, ledger, plan.audiences)
+            counts.update(jobs=written, unchanged=written is None)
 
     def summary_now() -> RunSummary:
         recovered = ledger.recovered  # rows a crashed run left sending, settled by this one

@@ -18,6 +18,11 @@ many grants, in which state, which ones are shown and where all of them are), th
 ``results`` (the first grants, in ledger order) and ``not done`` (grants in any state but
 done: what a person has to look at).
 
+:func:`write_ledger_outputs` writes them from a ledger, reading its jobs straight into a
+polars frame, and not at all when nothing they show changed since they were last written
+(a stamp file ``.results.stamp`` beside them names the ledger's last change, the
+audiences and the format): a rerun of a finished campaign rewrites nothing.
+
 Every file is replaced atomically (:func:`runner.outputs.files.write_atomically`): a
 reader sees the old file or the new one, never half of one. A folder that cannot be made
 or a file that cannot be written (read-only, disk full, ``results.xlsx`` open in Excel)
@@ -27,19 +32,32 @@ is a :class:`~runner.errors.StateDirUnusable` naming the path (exit 4).
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from runner.ledger import JobRecord, VoucherRecord
+from runner import __version__
+from runner.ledger import JobRecord, Ledger, VoucherRecord
 from runner.outputs.cells import excel_safe_frame
 from runner.outputs.files import make_directory, write_atomically
 from runner.outputs.xlsx import EXCEL_MAX_ROWS, Sheet, xlsx_bytes
 from runner.sheets import ROW, AudienceTable
 
-__all__ = ["XLSX_ROWS", "OutputFiles", "failures_frame", "results_frame", "write_outputs"]
+__all__ = [
+    "JOB_TABLE_COLUMNS",
+    "XLSX_ROWS",
+    "OutputFiles",
+    "failures_frame",
+    "results_frame",
+    "write_ledger_outputs",
+    "write_outputs",
+]
+
+#: Beside the result files: what they were written from (see :func:`write_ledger_outputs`).
+STAMP_FILE = ".results.stamp"
 
 #: The most grants a sheet of results.xlsx shows; results.csv holds every one.
 XLSX_ROWS = 100_000
@@ -73,28 +91,70 @@ class OutputFiles:
     unprocessed_csv: Path
 
 
-def results_frame(jobs: Sequence[JobRecord], vouchers: Sequence[VoucherRecord]) -> pl.DataFrame:
-    """One row per job, ids as text."""
-    remote = {v.voucher_key: v.remote_id for v in vouchers}
+#: The columns of :meth:`Ledger.job_table <runner.ledger.Ledger.job_table>` the results need.
+JOB_TABLE_COLUMNS = (
+    "job_id",
+    "voucher_key",
+    "audience",
+    "key_kind",
+    "customer_key",
+    "customer_name",
+    "seq",
+    "active",
+    "state",
+    "attempts",
+    "last_error",
+    "updated_at",
+)
+
+
+def results_frame(
+    jobs: Sequence[JobRecord] | pl.DataFrame, vouchers: Sequence[VoucherRecord]
+) -> pl.DataFrame:
+    """One row per job, ids as text; ``jobs`` as records or as the ledger's job table
+    (:data:`JOB_TABLE_COLUMNS`, read column-wise: no object per job)."""
+    if not isinstance(jobs, pl.DataFrame):
+        jobs = _record_table(jobs)
+    remote = pl.DataFrame(
+        [(v.voucher_key, v.remote_id) for v in vouchers],
+        schema={"voucher_key": pl.String, "voucher_id": pl.String},
+        orient="row",
+    ).unique("voucher_key", keep="first", maintain_order=True)
+    joined = jobs.join(remote, on="voucher_key", how="left", maintain_order="left")
+    derived = {
+        "planned": pl.when(pl.col("active") == 1)
+        .then(pl.lit("yes"))
+        .otherwise(pl.lit("no longer")),
+        "last_error": pl.when(pl.col("state") != "done").then(pl.col("last_error")),
+    }
+    return joined.select(
+        [
+            derived.get(name, pl.col(name)).cast(dtype).alias(name)
+            for name, dtype in _RESULT_SCHEMA.items()
+        ]
+    )
+
+
+def _record_table(jobs: Sequence[JobRecord]) -> pl.DataFrame:
     rows = [
         (
             j.job_id,
             j.voucher_key,
-            remote.get(j.voucher_key),
             j.audience,
             j.key_kind,
             j.customer_key,
             j.customer_name,
             j.seq,
-            "yes" if j.active else "no longer",
+            int(j.active),
             j.state,
             j.attempts,
-            j.last_error if j.state != "done" else None,
+            j.last_error,
             j.updated_at,
         )
         for j in jobs
     ]
-    return pl.DataFrame(rows, schema=_RESULT_SCHEMA, orient="row")
+    schema = {name: _RESULT_SCHEMA.get(name, pl.Int64) for name in JOB_TABLE_COLUMNS}
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def _csv_bytes(frame: pl.DataFrame) -> bytes:
@@ -176,28 +236,87 @@ def failures_frame(results: pl.DataFrame, audiences: Mapping[str, AudienceTable]
 
 def write_outputs(
     directory: Path,
-    jobs: Sequence[JobRecord],
+    jobs: Sequence[JobRecord] | pl.DataFrame,
     vouchers: Sequence[VoucherRecord],
     audiences: Mapping[str, AudienceTable],
     *,
     xlsx_rows: int = XLSX_ROWS,
 ) -> OutputFiles:
     """Write every result file into *directory* (atomically, one by one); results.xlsx
-    shows at most ``xlsx_rows`` grants a sheet (see the module's docstring).
+    shows at most ``xlsx_rows`` grants a sheet (see the module's docstring). ``jobs``:
+    records, or (faster at scale) ``ledger.job_table(active=None,
+    columns=JOB_TABLE_COLUMNS)``.
 
     Raises :class:`StateDirUnusable` naming the folder or file that cannot be written.
     """
     make_directory(directory)
     results = results_frame(jobs, vouchers)
-    files = OutputFiles(
-        directory / "results.csv",
-        directory / "results.xlsx",
-        directory / "failures.csv",
-        directory / "unprocessed.csv",
-    )
+    files = _files(directory)
     write_atomically(files.results_csv, _csv_bytes(results))
     write_atomically(files.results_xlsx, _xlsx_bytes(results, directory, xlsx_rows))
     write_atomically(files.failures_csv, _csv_bytes(failures_frame(results, audiences)))
     unprocessed = results.filter(pl.col("state").is_in(_UNPROCESSED))
     write_atomically(files.unprocessed_csv, _csv_bytes(unprocessed))
     return files
+
+
+def write_ledger_outputs(
+    directory: Path,
+    ledger: Ledger,
+    audiences: Mapping[str, AudienceTable],
+    *,
+    xlsx_rows: int = XLSX_ROWS,
+) -> tuple[OutputFiles, int | None]:
+    """:func:`write_outputs` from *ledger*: returns the files and how many jobs were
+    written, ``None`` when the files already show this ledger and these audiences (every
+    file there and the stamp naming the ledger's last change): nothing is read or
+    written then. The stamp is written last, so a write cut short is done again."""
+    stamp = _stamp(ledger, audiences, directory, xlsx_rows)
+    files = _files(directory)
+    present = [files.results_csv, files.results_xlsx, files.failures_csv, files.unprocessed_csv]
+    if _read_stamp(directory) == stamp and all(path.is_file() for path in present):
+        return files, None
+    jobs = ledger.job_table(active=None, columns=JOB_TABLE_COLUMNS)
+    write_outputs(directory, jobs, ledger.vouchers(active=None), audiences, xlsx_rows=xlsx_rows)
+    write_atomically(directory / STAMP_FILE, stamp.encode(), what="the result files' stamp")
+    return files, jobs.height
+
+
+def _stamp(
+    ledger: Ledger, audiences: Mapping[str, AudienceTable], directory: Path, xlsx_rows: int
+) -> str:
+    """What the result files depend on: the ledger's last change (every job or voucher
+    write appends an event), the audiences (failures.csv shows their rows), the folder
+    (named in results.xlsx), the row limit and the code that formats them."""
+    shown = {
+        name: [list(a.frame.columns), a.frame.height, int(a.frame.hash_rows(seed=0).sum())]
+        for name, a in sorted(audiences.items())
+    }
+    return json.dumps(
+        {
+            "ledger": str(ledger.path),
+            "last_change": ledger.last_change(),
+            "audiences": shown,
+            "directory": str(directory),
+            "xlsx_rows": xlsx_rows,
+            "runner": __version__,
+            "polars": pl.__version__,
+        },
+        sort_keys=True,
+    )
+
+
+def _read_stamp(directory: Path) -> str | None:
+    try:
+        return (directory / STAMP_FILE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _files(directory: Path) -> OutputFiles:
+    return OutputFiles(
+        directory / "results.csv",
+        directory / "results.xlsx",
+        directory / "failures.csv",
+        directory / "unprocessed.csv",
+    )

@@ -16,20 +16,19 @@ exactly what ``run`` would refuse, with the same reasons:
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import cast
+
+import polars as pl
 
 from runner.campaign import Campaign
 from runner.clock import beijing_today
 from runner.errors import InvalidInput, Location, Problem
 from runner.ledger import (
     LEDGER_FILE,
-    JobRow,
-    KeyKind,
+    JobFrame,
     Ledger,
     SyncReport,
     Tenant,
@@ -54,7 +53,7 @@ __all__ = [
     "ledger_rows",
 ]
 
-LedgerRows = tuple[list[VoucherRow], list[JobRow]]
+LedgerRows = tuple[list[VoucherRow], JobFrame]
 
 #: Payload fields the plan computes from its grants; a created voucher keeps its own.
 _PLANNED_FIELDS = ("num", "eachCmNum", "cmId", "cmCode")
@@ -64,17 +63,11 @@ _LIFECYCLE_FIELDS = ("endDate",)
 _MAY_EXIST = frozenset({"created", "sending", "unknown", "review"})
 
 
-def ledger_rows(plan: Plan) -> tuple[list[VoucherRow], list[JobRow]]:
-    """The plan's vouchers and jobs in the form :meth:`Ledger.sync_plan` takes."""
+def ledger_rows(plan: Plan) -> tuple[list[VoucherRow], JobFrame]:
+    """The plan's vouchers and jobs in the form :meth:`Ledger.sync_plan` takes (the jobs
+    as a :class:`~runner.ledger.JobFrame`: a million jobs are never a million objects)."""
     vouchers = [VoucherRow(v.key, v.fingerprint, dict(v.payload)) for v in plan.vouchers]
-    columns = ("job_id", "voucher_key", "audience", "customer_key", "key_kind", "seq")
-    jobs = [
-        JobRow(job, voucher, audience, customer, cast(KeyKind, kind), seq, name)
-        for job, voucher, audience, customer, kind, seq, name in plan.jobs.select(
-            *columns, "customer_name"
-        ).iter_rows()
-    ]
-    return vouchers, jobs
+    return vouchers, JobFrame(plan.jobs)
 
 
 def _listed(fields: object) -> set[str]:
@@ -139,29 +132,29 @@ def _grown_problem(key: str, grown: list[str]) -> Problem:
     )
 
 
-def _room_problems(ledger: Ledger, vouchers: list[VoucherRow], jobs: list[JobRow]) -> list[Problem]:
+def _room_problems(ledger: Ledger, vouchers: list[VoucherRow], jobs: pl.DataFrame) -> list[Problem]:
     """Created vouchers whose room (``num``, ``eachCmNum``) the plan plus the grants made
     earlier and no longer planned would exceed: the vendor would refuse the rest."""
     known = {v.voucher_key: v for v in ledger.vouchers(active=None)}
-    planned: dict[str, list[JobRow]] = {}
-    for job in jobs:
-        planned.setdefault(job.voucher_key, []).append(job)
     problems: list[Problem] = []
     for row in vouchers:
         old = known.get(row.voucher_key)
         if old is None or old.state not in _MAY_EXIST:
             continue
-        mine = planned.get(row.voucher_key, [])
-        ids = {job.job_id for job in mine}
-        kept = [j for j in ledger.jobs("done", row.voucher_key, active=None) if j.job_id not in ids]
-        if not kept:
+        mine = jobs.filter(pl.col("voucher_key") == row.voucher_key)
+        done = ledger.job_table(
+            "done", row.voucher_key, active=None, columns=("job_id", "customer_key")
+        )
+        kept = done.join(mine.select("job_id"), on="job_id", how="anti")
+        if kept.is_empty():
             continue
-        per_customer = Counter(j.customer_key for j in mine) + Counter(j.customer_key for j in kept)
+        customers = pl.concat([mine.get_column("customer_key"), kept.get_column("customer_key")])
+        per_customer = customers.value_counts(name="n")
         num, each = int(str(row.fields.get("num", 0))), int(str(row.fields.get("eachCmNum", 0)))
-        over = sorted(c for c, n in per_customer.items() if n > each)
+        over = sorted(per_customer.filter(pl.col("n") > each).get_column("customer_key"))
         notes = []
-        if len(mine) + len(kept) > num:
-            notes.append(f"{len(mine)} planned + {len(kept)} made earlier > num {num}")
+        if mine.height + kept.height > num:
+            notes.append(f"{mine.height} planned + {kept.height} made earlier > num {num}")
         if over:
             notes.append(
                 f"{len(over)} customer(s) would hold more than eachCmNum {each} "
@@ -232,7 +225,7 @@ def judge_against_ledger(
     vouchers, problems = fit_created(ledger, vouchers)
     grown = {p.where.yaml_path for p in problems}
     problems += [
-        p for p in _room_problems(ledger, vouchers, jobs) if p.where.yaml_path not in grown
+        p for p in _room_problems(ledger, vouchers, jobs.frame) if p.where.yaml_path not in grown
     ]
     problems += _renames(ledger, vouchers)
     diff = ledger.diff_plan(plan.plan_hash, vouchers, jobs)
