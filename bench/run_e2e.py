@@ -11,7 +11,11 @@ For each limit, one sandbox process (``--rate LIMIT``, ``--faults latency=50ms~2
    every thread); ``os.wait4`` gives the whole process's CPU and peak memory.
 2. the baseline script, in its own process, on the other half of the customers.
 
-``python -m bench.run_e2e [--limits 50,200,500] [--grants 3000]`` prints the figures.
+``python -m bench.run_e2e [--limits 50,200,500] [--grants 3000] [--before DIR]`` prints the
+figures. ``--before DIR`` (a checkout of older code, e.g. ``git worktree add DIR REV``) also
+runs ``runner run`` from DIR (its directory first on ``PYTHONPATH``, the same venv) against
+the same sandbox, before the current code, on customers of its own: before and after side
+by side in one invocation.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ audiences:
     columns: {{cm_code: code, qty: qty}}
 vouchers:
   v:
-    name: 端到端
+    name: 端到端 {tag}
     start_date: "2099-03-01"
     end_date: "2099-03-31"
     money: "10.00"
@@ -95,6 +99,8 @@ class E2EFigures:
     runner_wall_s: float
     runner_rss_mb: float
     exit_code: int
+    before: Side | None = None
+    before_total_cpu_ms_per_grant: float | None = None
 
 
 @contextmanager
@@ -134,13 +140,13 @@ def _banner(child: subprocess.Popen[bytes], out: IO[str]) -> str:
 
 
 def _wait4(
-    command: Sequence[str], env: dict[str, str], log: Path
+    command: Sequence[str], env: dict[str, str], log: Path, cwd: Path = _REPO
 ) -> tuple[int, float, float, float]:
     """Run; exit code, wall seconds, CPU seconds (user + sys) and peak RSS (MB) of the child."""
     start = time.perf_counter()
     with log.open("wb") as out:
         child = subprocess.Popen(
-            list(command), env=env, stdout=out, stderr=subprocess.STDOUT, cwd=_REPO
+            list(command), env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd
         )
         _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - start
@@ -164,11 +170,15 @@ def _grant_phase(log: Path) -> dict[str, Any]:
 
 
 def _runner_side(
-    base_url: str, limit: float, grants: int, folder: Path
+    base_url: str, limit: float, grants: int, folder: Path, code_dir: Path = _REPO, first: int = 1
 ) -> tuple[Side, float, float, float, int]:
-    csv = "code,qty\n" + "".join(f"CUS{n:06d},1\n" for n in range(1, grants + 1))
+    folder.mkdir(parents=True, exist_ok=True)
+    numbers = range(first, first + grants)
+    csv = "code,qty\n" + "".join(f"CUS{n:06d},1\n" for n in numbers)
     (folder / "customers.csv").write_text(csv, encoding="utf-8")
-    text = _CAMPAIGN.format(rate=limit, concurrency=CONCURRENCY)
+    # a voucher name of its own: the sandbox holds the other side's voucher too
+    tag = "before" if code_dir != _REPO else "after"
+    text = _CAMPAIGN.format(rate=limit, concurrency=CONCURRENCY, tag=tag)
     (folder / "campaign.yaml").write_text(text, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAIQIN_")}
     env |= {
@@ -176,9 +186,11 @@ def _runner_side(
         "WAIQIN_OPENID": DEFAULT_OPENID,
         "WAIQIN_APPKEY": DEFAULT_APPKEY,
     }
+    if code_dir != _REPO:
+        env["PYTHONPATH"] = os.pathsep.join([str(code_dir), env.get("PYTHONPATH", "")])
     command = [sys.executable, "-m", "runner", "--log-format", "json", "run"]
     command += [str(folder / "campaign.yaml"), "--yes", "--state-dir", str(folder / "state")]
-    code, wall, cpu, rss = _wait4(command, env, folder / "run.log")
+    code, wall, cpu, rss = _wait4(command, env, folder / "run.log", code_dir)
     phase = _grant_phase(folder / "run.log")
     seconds = phase.get("duration_ms", 0) / 1000
     done = int(phase.get("done", 0))
@@ -209,26 +221,49 @@ def _baseline_side(base_url: str, limit: float, grants: int, folder: Path) -> Si
     )
 
 
-def measure(limit: float, grants: int, directory: Path) -> E2EFigures:
-    """The runner and the baseline against one sandbox limited to ``limit`` requests/s."""
+def measure(
+    limit: float, grants: int, directory: Path, before_dir: Path | None = None
+) -> E2EFigures:
+    """The runner and the baseline against one sandbox limited to ``limit`` requests/s
+    (and the runner from *before_dir* first, if given, on customers 2 x grants + 1 ...)."""
     folder = directory / f"e2e-{limit:g}"
     folder.mkdir(parents=True, exist_ok=True)
-    with _sandbox(2 * grants, limit, folder) as base_url:
+    before: tuple[Side, float, float, float, int] | None = None
+    with _sandbox(3 * grants, limit, folder) as base_url:
+        if before_dir is not None:
+            before = _runner_side(
+                base_url, limit, grants, folder / "before", before_dir, 2 * grants + 1
+            )
+            time.sleep(1.0)  # the sandbox's one-second window empties
         runner, total_cpu, wall, rss, code = _runner_side(base_url, limit, grants, folder)
-        time.sleep(1.0)  # the sandbox's one-second window empties
+        time.sleep(1.0)
         baseline = _baseline_side(base_url, limit, grants, folder)
-    return E2EFigures(limit, grants, runner, baseline, total_cpu, wall, rss, code)
+    return E2EFigures(
+        limit,
+        grants,
+        runner,
+        baseline,
+        total_cpu,
+        wall,
+        rss,
+        code,
+        before[0] if before else None,
+        before[1] if before else None,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limits", default="50,200,500")
     parser.add_argument("--grants", type=int, default=3000)
+    parser.add_argument("--before", type=Path, default=None, help="a checkout of older code")
     args = parser.parse_args(argv)
+    before_dir = args.before.resolve() if args.before is not None else None
     with tempfile.TemporaryDirectory() as tmp:
         for limit in (float(x) for x in args.limits.split(",")):
             grants = min(args.grants, int(limit * 30))
-            print(json.dumps(measure(limit, grants, Path(tmp)), default=lambda o: o.__dict__))
+            figures = measure(limit, grants, Path(tmp), before_dir)
+            print(json.dumps(figures, default=lambda o: o.__dict__))
 
 
 if __name__ == "__main__":

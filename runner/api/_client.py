@@ -55,7 +55,8 @@ from runner.api._outcome import (
     retry_wait,
     unexpected_data,
 )
-from runner.api._pacing import NoThrottle, Throttle
+from runner.api._pacing import NoThrottle, Throttle, concurrency_of
+from runner.api._pool import use_lean_pool
 from runner.api._signing import beijing_timestamp, new_msg_id, sign
 from runner.api._skew import SKEW_WINDOW_S, server_offset, skew_text
 from runner.errors import (
@@ -117,6 +118,8 @@ class VoucherClient:
 
     Every HTTP attempt (each page, each retry) runs inside ``throttle.slot()``. Writes take
     an optional ``msg_id`` so that the caller can record it before the request leaves.
+    The pool holds ``max_connections`` keep-alive connections (default: the throttle's
+    ``concurrency``, else httpx's default).
     """
 
     def __init__(
@@ -129,6 +132,7 @@ class VoucherClient:
         transport: httpx.AsyncBaseTransport | None = None,
         max_read_attempts: int = 6,
         max_body_bytes: int = MAX_BODY_BYTES,
+        max_connections: int | None = None,
     ) -> None:
         if max_read_attempts < 1:
             raise ValueError("max_read_attempts must be at least 1")
@@ -139,8 +143,13 @@ class VoucherClient:
         self._throttle: Throttle = throttle if throttle is not None else NoThrottle()
         self._max_read_attempts = max_read_attempts
         self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s), transport=transport, follow_redirects=False
+            timeout=httpx.Timeout(timeout_s),
+            transport=transport,
+            follow_redirects=False,
+            limits=_limits(max_connections or concurrency_of(self._throttle)),
         )
+        if transport is None:
+            use_lean_pool(self._http)
 
     def __repr__(self) -> str:
         return f"VoucherClient({self._credentials!r})"
@@ -474,6 +483,18 @@ class VoucherClient:
         )
         envelope = await self._attempt(operation, req.to_wire(), msg_id=msg_id)
         return envelope.response_data
+
+
+def _limits(concurrency: int | None) -> httpx.Limits:
+    """A connection for each request the throttle lets run at once, each kept alive.
+
+    httpx's default keeps 20 idle connections: with more requests in flight, connections
+    would be closed and opened again, and httpcore's pool (1.0.x) closes *every* idle one
+    once it holds more than that many connections in all.
+    """
+    if concurrency is None:
+        return httpx.Limits(max_connections=100, max_keepalive_connections=20)
+    return httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
 
 def _request(operation: str, model: type[M], **fields: object) -> M:

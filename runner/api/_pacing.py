@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from typing import Protocol
 
-__all__ = ["NoThrottle", "Throttle"]
+__all__ = ["NoThrottle", "Throttle", "concurrency_of"]
 
 
 class Throttle(Protocol):
@@ -41,3 +41,9 @@ class NoThrottle:
 
     def succeeded(self) -> None:
         """Ignored."""
+
+
+def concurrency_of(throttle: Throttle) -> int | None:
+    """The most attempts *throttle* lets run at once (its ``concurrency``), if it says."""
+    concurrency = getattr(throttle, "concurrency", None)
+    return concurrency if isinstance(concurrency, int) and concurrency > 0 else None
