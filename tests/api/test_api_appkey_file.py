@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -75,12 +79,63 @@ def test_an_unusable_file_names_the_variable_and_path_never_the_content(
     assert err.__context__ is None
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+_AS_NOBODY = """
+import sys
+from runner.api import Credentials
+from runner.errors import MissingCredentials
+try:
+    Credentials.resolve(env={"WAIQIN_OPENID": "o" * 16, "WAIQIN_APPKEY_FILE": sys.argv[1]})
+except MissingCredentials as err:
+    print(err.message)
+"""
+
+
+_REPO = Path(__file__).parents[2]
+_SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
+
+
+def _site_packages() -> list[str]:
+    return [p for p in sys.path if p.endswith("site-packages")]
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0
+    and subprocess.run(
+        [_SYSTEM_PYTHON, "-c", "import sys; print(sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    != str(sys.version_info[:2]),
+    reason="as root, this needs a system python3 of the venv's minor version",
+)
 def test_an_unreadable_file_is_named(tmp_path: Path) -> None:
-    """A file this user may not read is MissingCredentials saying so."""
-    path = key_file(tmp_path, APPKEY.encode(), mode=0o000)
-    with pytest.raises(MissingCredentials, match="permission denied"):
-        resolve(path)
+    """A file this user may not read is MissingCredentials saying so (as root, asked by an
+    unprivileged child: root reads any file)."""
+    if os.geteuid() != 0:
+        path = key_file(tmp_path, APPKEY.encode(), mode=0o000)
+        with pytest.raises(MissingCredentials, match="permission denied"):
+            resolve(path)
+        return
+    folder = Path(tempfile.mkdtemp())  # pytest's own folders are closed to other users
+    try:
+        folder.chmod(0o755)
+        path = key_file(folder, APPKEY.encode(), mode=0o000)
+        # the venv's interpreter may live in root's home, closed to others: run the
+        # system's python3 on the venv's packages (the same minor version: one ABI)
+        child = subprocess.run(
+            [_SYSTEM_PYTHON, "-c", _AS_NOBODY, str(path)],
+            capture_output=True,
+            text=True,
+            user=65534,
+            cwd=_REPO,
+            env={"PYTHONPATH": os.pathsep.join([*_site_packages(), str(_REPO)])},
+            check=False,
+        )
+    finally:
+        shutil.rmtree(folder)
+    assert "cannot be read (permission denied)" in child.stdout, child.stderr
+    assert APPKEY not in child.stdout + child.stderr
 
 
 def test_a_file_others_can_read_is_used_with_a_warning(tmp_path: Path) -> None:
