@@ -14,15 +14,11 @@ import argparse
 import asyncio
 import json
 import time
-import uuid
-from datetime import datetime, timedelta, timezone
 
 import httpx
 
-from runner.sandbox import DEFAULT_APPKEY, DEFAULT_OPENID
-from runner.sandbox.testing import sign
+from bench.sandbox_state import signed_request
 
-_BEIJING = timezone(timedelta(hours=8))
 HEADROOM = 0.98
 _VOUCHER = {
     "name": "baseline",
@@ -37,18 +33,10 @@ _VOUCHER = {
 }
 
 
-def _signed(base_url: str, operation: str, payload: dict[str, object]) -> tuple[str, bytes]:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    stamp = datetime.now(_BEIJING).strftime("%Y%m%d%H%M%S")
-    digest = sign(body, DEFAULT_APPKEY, stamp)
-    url = f"{base_url}/api/voucher/v1/{operation}/{DEFAULT_OPENID}/{stamp}/{digest}/"
-    return url + uuid.uuid4().hex, body
-
-
 async def _post(
     client: httpx.AsyncClient, base_url: str, op: str, payload: dict[str, object]
 ) -> httpx.Response:
-    url, body = _signed(base_url, op, payload)
+    url, body = signed_request(base_url, op, payload)
     return await client.post(url, content=body)
 
 

@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -33,15 +31,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from bench.sandbox_state import sandbox_process
 from runner.ledger import Ledger
 from runner.sandbox import DEFAULT_APPKEY, DEFAULT_OPENID
 
 __all__ = ["E2EFigures", "measure"]
 
 _REPO = Path(__file__).resolve().parent.parent
-_LISTENING = re.compile(r"listening on (http://\S+)")
 LATENCY = "50ms~20ms"
 CONCURRENCY = 32
 
@@ -105,38 +103,9 @@ class E2EFigures:
 
 @contextmanager
 def _sandbox(customers: int, limit: float, folder: Path) -> Iterator[str]:
-    command = [sys.executable, "-m", "runner", "sandbox", "--port", "0"]
-    command += [
-        "--generate",
-        str(customers),
-        "--rate",
-        str(limit),
-        "--faults",
-        f"latency={LATENCY}",
-    ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WAIQIN_")}
-    with (folder / "sandbox.log").open("w+", encoding="utf-8") as out:
-        child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            yield _banner(child, out)
-        finally:
-            child.send_signal(signal.SIGINT)
-            try:
-                child.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-
-
-def _banner(child: subprocess.Popen[bytes], out: IO[str]) -> str:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and child.poll() is None:
-        out.seek(0)
-        found = _LISTENING.search(out.read())
-        if found is not None:
-            return found.group(1)
-        time.sleep(0.05)
-    raise RuntimeError("the sandbox did not start")
+    extra = ["--rate", str(limit), "--faults", f"latency={LATENCY}"]
+    with sandbox_process(customers, None, extra=extra, log=folder / "sandbox.log") as sandbox:
+        yield sandbox.base_url
 
 
 def _wait4(

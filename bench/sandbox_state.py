@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -44,7 +44,14 @@ from runner.sandbox import DEFAULT_APPKEY, DEFAULT_OPENID
 from runner.sandbox._state import StateStore
 from runner.sandbox.testing import sign
 
-__all__ = ["Client", "GrantFigures", "SandboxProcess", "measure", "sandbox_process"]
+__all__ = [
+    "Client",
+    "GrantFigures",
+    "SandboxProcess",
+    "measure",
+    "sandbox_process",
+    "signed_request",
+]
 
 Client = Literal["raw", "httpx"]
 
@@ -77,18 +84,27 @@ class SandboxProcess:
 
 
 @contextmanager
-def sandbox_process(customers: int, state: Path | None) -> Iterator[SandboxProcess]:
-    """``runner sandbox`` with generated customers (and a state file), until the block ends.
+def sandbox_process(
+    customers: int,
+    state: Path | None,
+    *,
+    extra: Sequence[str] = (),
+    log: Path | None = None,
+) -> Iterator[SandboxProcess]:
+    """``runner sandbox`` with generated customers (and a state file, and *extra* options
+    such as ``--rate``), until the block ends; stopped with SIGINT, killed if it hangs.
 
-    Its output goes to a file, never to a pipe nobody reads (a full pipe would stop it).
+    Its output goes to a file (*log*, or a temporary one), never to a pipe nobody reads
+    (a full pipe would stop it).
     """
     command = [sys.executable, "-m", "runner", "sandbox", "--port", "0"]
-    command += ["--generate", str(customers)]
+    command += ["--generate", str(customers), *extra]
     if state is not None:
         command += ["--state", str(state)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAIQIN_")}
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as out:
-        child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.DEVNULL)
+    opened = log.open("w+", encoding="utf-8") if log is not None else None
+    with opened or tempfile.TemporaryFile("w+", encoding="utf-8") as out:
+        child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             yield SandboxProcess(_wait_for_banner(child, out), child.pid)
         finally:
@@ -111,7 +127,8 @@ def _wait_for_banner(child: subprocess.Popen[bytes], out: IO[str]) -> str:
     raise RuntimeError("the sandbox did not start")
 
 
-def _request(base_url: str, operation: str, payload: dict[str, object]) -> tuple[str, bytes]:
+def signed_request(base_url: str, operation: str, payload: dict[str, object]) -> tuple[str, bytes]:
+    """The URL (signed now, with a fresh msg id) and body of one call as the vendor wants it."""
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     stamp = datetime.now(_BEIJING).strftime("%Y%m%d%H%M%S")
     digest = sign(body, DEFAULT_APPKEY, stamp)
@@ -122,7 +139,7 @@ def _request(base_url: str, operation: str, payload: dict[str, object]) -> tuple
 async def _call(
     client: httpx.AsyncClient, base_url: str, op: str, payload: dict[str, object]
 ) -> str:
-    url, body = _request(base_url, op, payload)
+    url, body = signed_request(base_url, op, payload)
     response = await client.post(url, content=body)
     envelope = response.json()
     if envelope["return_code"] != "0":
@@ -132,7 +149,7 @@ async def _call(
 
 def _create_voucher(base_url: str, grants: int) -> str:
     with httpx.Client(timeout=60) as client:
-        url, body = _request(base_url, "addVoucherInfo", {**_VOUCHER, "num": grants})
+        url, body = signed_request(base_url, "addVoucherInfo", {**_VOUCHER, "num": grants})
         envelope = client.post(url, content=body).json()
     if envelope["return_code"] != "0":
         raise RuntimeError(f"addVoucherInfo refused: {envelope}")
@@ -165,7 +182,7 @@ def _raw_requests(base_url: str, voucher_id: str, grants: int) -> list[bytes]:
     host = urlsplit(base_url).netloc
     raw: list[bytes] = []
     for payload in _grant_payloads(voucher_id, grants):
-        url, body = _request("", "receiveVoucherInfo", payload)
+        url, body = signed_request("", "receiveVoucherInfo", payload)
         head = (
             f"POST {url} HTTP/1.1\r\nHost: {host}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
