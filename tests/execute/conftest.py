@@ -396,3 +396,16 @@ def _no_retry_waits(request: pytest.FixtureRequest) -> Iterator[None]:
 #: test_exec_shared_budget.py, without the shared budget, is pushed back about a dozen
 #: times (12 of 146 requests).
 STRAY_PUSHBACKS = 2
+
+
+def shops_campaign(tmp_path: Path, customers: int, *, first: int = 0, **api: Any) -> Path:
+    """campaign.yaml granting one 满100减10 voucher to *customers* registry shops from
+    *first* on (shops.csv beside it), with *api* settings."""
+    shops = write_audience(tmp_path / "shops.csv", registry().slice(first, customers))
+    return write_campaign(
+        tmp_path / "campaign.yaml",
+        audiences={"shops": audience(shops)},
+        vouchers={"ten-off": voucher("满100减10")},
+        grants=[{"voucher": "ten-off", "audience": "shops", "quantity": "qty"}],
+        **api,
+    )

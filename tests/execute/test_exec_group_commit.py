@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -21,34 +20,19 @@ from runner.ops.run import run_campaign
 from .conftest import (
     CAMPAIGN,
     assert_exactly_planned,
-    audience,
     grant_calls,
     granted,
     options,
     plan_of,
-    registry,
     sandbox,
     sandbox_process,
+    shops_campaign,
     start_run,
-    voucher,
     wait_until,
-    write_audience,
-    write_campaign,
 )
 
 KILL_SEED = 20261201
 KILLS = 3
-
-
-def _campaign(tmp_path: Path, customers: int, **api: Any) -> Path:
-    shops = write_audience(tmp_path / "shops.csv", registry().slice(0, customers))
-    return write_campaign(
-        tmp_path / "campaign.yaml",
-        audiences={"shops": audience(shops)},
-        vouchers={"ten-off": voucher("满100减10")},
-        grants=[{"voucher": "ten-off", "audience": "shops", "quantity": "qty"}],
-        **api,
-    )
 
 
 def _ledger_file(state: Path) -> Path:
@@ -79,7 +63,7 @@ class _LedgerWitness(httpx.AsyncBaseTransport):
 def test_no_grant_request_leaves_before_its_sending_mark_is_committed(tmp_path: Path) -> None:
     """Every grant request, read as it arrives, finds its job committed as sending under
     that msg_id in the ledger file (16 workers, so marks share commits)."""
-    campaign, state = _campaign(tmp_path, 60, rate=500, concurrency=16), tmp_path / "state"
+    campaign, state = shops_campaign(tmp_path, 60, rate=500, concurrency=16), tmp_path / "state"
     with sandbox(seed=31) as server:
         witness = _LedgerWitness(_ledger_file(state))
         result = run_campaign(campaign, options(state, server.base_url, transport=witness))
@@ -116,7 +100,7 @@ class _Saboteur(httpx.AsyncBaseTransport):
 def test_a_ledger_error_in_the_writer_stops_the_run_with_exit_4(tmp_path: Path) -> None:
     """The writer's refused transition reaches the run: LedgerError (exit 4) is raised and
     recorded, and no grant request starts after it (one worker: none was in flight)."""
-    campaign, state = _campaign(tmp_path, 12, concurrency=1), tmp_path / "state"
+    campaign, state = shops_campaign(tmp_path, 12, concurrency=1), tmp_path / "state"
     nth = 4
     with sandbox(seed=32) as server:
         saboteur = _Saboteur(_ledger_file(state), nth)
@@ -140,7 +124,7 @@ def test_sigkill_mid_group_commit_then_rerun_grants_each_customer_exactly_once(
     """Three SIGKILLs at seeded random moments of a fast grant phase (32 workers, marks and
     outcomes batched) against a sandbox in another process, then a rerun: the remote holds
     exactly the plan, no customer twice, none missing."""
-    campaign = _campaign(tmp_path, 150, rate=300, concurrency=32)
+    campaign = shops_campaign(tmp_path, 150, rate=300, concurrency=32)
     state, log = tmp_path / "state", tmp_path / "run.log"
     rng = random.Random(KILL_SEED)
     faults = "latency=5ms~10ms,lost_response@receiveVoucherInfo=0.02"
@@ -169,7 +153,7 @@ def test_sigkill_mid_group_commit_then_rerun_grants_each_customer_exactly_once(
 def test_a_rerun_of_a_finished_campaign_writes_no_job_and_sends_no_grant(tmp_path: Path) -> None:
     """Rerunning a campaign whose every grant is done records only the run itself (its two
     events): no job row changes, no job or voucher event is added, no grant is sent."""
-    campaign, state = _campaign(tmp_path, 10), tmp_path / "state"
+    campaign, state = shops_campaign(tmp_path, 10), tmp_path / "state"
     with sandbox(seed=33) as server:
         first = run_campaign(campaign, options(state, server.base_url))
         assert first.exit_code == ExitCode.OK, first.summary

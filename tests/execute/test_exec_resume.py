@@ -20,22 +20,20 @@ from runner.sandbox.testing import inspect
 from .conftest import (
     REPO,
     assert_exactly_planned,
-    audience,
     east_audience,
     grant_calls,
     granted,
     options,
     plan_of,
-    registry,
     results,
     runner_command,
     sandbox,
     sandbox_process,
+    shops_campaign,
     start_run,
     subprocess_env,
     voucher,
     wait_until,
-    write_audience,
     write_campaign,
 )
 
@@ -44,14 +42,7 @@ KILLS = 4
 
 
 def _campaign(tmp_path: Path, customers: int, **api: Any) -> Path:
-    shops = write_audience(tmp_path / "shops.csv", registry().slice(40, customers))
-    return write_campaign(
-        tmp_path / "campaign.yaml",
-        audiences={"shops": audience(shops)},
-        vouchers={"ten-off": voucher("满100减10")},
-        grants=[{"voucher": "ten-off", "audience": "shops", "quantity": "qty"}],
-        **api,
-    )
+    return shops_campaign(tmp_path, customers, first=40, **api)
 
 
 @pytest.mark.slow
