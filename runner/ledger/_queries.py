@@ -13,6 +13,7 @@ from collections.abc import Collection, Sequence
 
 import polars as pl
 
+from runner.ledger._job_frame import JOB_COLUMNS
 from runner.ledger._records import EventRecord, JobRecord, RunRecord, VoucherRecord
 from runner.ledger._rows import (
     checked_job_state,
@@ -106,13 +107,7 @@ def jobs(
 #: The columns of ``jobs`` :func:`job_table` reads, with their polars types (``active``
 #: is 0 or 1 as stored; ``refused`` is left out: a version 1 file read as it is lacks it).
 JOB_TABLE_COLUMNS: dict[str, type[pl.DataType]] = {
-    "job_id": pl.String,
-    "voucher_key": pl.String,
-    "audience": pl.String,
-    "customer_key": pl.String,
-    "key_kind": pl.String,
-    "seq": pl.Int64,
-    "customer_name": pl.String,
+    **JOB_COLUMNS,
     "state": pl.String,
     "attempts": pl.Int64,
     "msg_id": pl.String,

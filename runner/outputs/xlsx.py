@@ -33,6 +33,8 @@ from xml.sax.saxutils import escape
 
 import polars as pl
 
+from runner.sheets.celltypes import column_letters as column_letter
+
 __all__ = ["CELL_MAX_CHARS", "EXCEL_MAX_ROWS", "Sheet", "column_letter", "xlsx_bytes"]
 
 EXCEL_MAX_ROWS = 1_048_576
@@ -93,16 +95,6 @@ class Sheet:
                 f"sheet {self.name!r} has {self.frame.height:,} rows; Excel shows at most "
                 f"{EXCEL_MAX_ROWS - 1:,} below the header"
             )
-
-
-def column_letter(index: int) -> str:
-    """Excel's name of the 0-based column *index*: A, B, ..., Z, AA, ..."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
 
 
 def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
